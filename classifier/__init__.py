@@ -1,0 +1,33 @@
+"""AI vs Reality: tell a real portrait photograph from an AI-generated one.
+
+    from classifier import load_classifier
+    clf = load_classifier()
+    result = clf.predict("photo.jpg")
+    result.verdict, result.p_ai, result.faces, result.warnings
+"""
+
+from .errors import ClassifierError, ImageError, ModelError
+from .images import UPLOAD_EXTENSIONS, load_image
+from .limits import MAX_FACES, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
+from .predictor import Classifier, FaceResult, Prediction, load_card, load_classifier
+from .render import VERDICT_COLOURS, VERDICT_LABELS, annotate
+
+__all__ = [
+    "MAX_FACES",
+    "MAX_PIXELS",
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_MB",
+    "UPLOAD_EXTENSIONS",
+    "Classifier",
+    "ClassifierError",
+    "FaceResult",
+    "ImageError",
+    "ModelError",
+    "Prediction",
+    "VERDICT_COLOURS",
+    "VERDICT_LABELS",
+    "annotate",
+    "load_card",
+    "load_classifier",
+    "load_image",
+]

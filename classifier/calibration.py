@@ -1,0 +1,113 @@
+"""Calibration and decision rules: pure NumPy/SciPy functions, easy to test.
+
+The network outputs a logit. Platt scaling (``p = sigmoid(a * logit + b)``),
+fitted on the validation split, turns it into a probability that means what it
+says on data like ours. The threshold and the "uncertain" band are also chosen
+on validation and stored in the model card.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+
+def sigmoid(z: np.ndarray | float) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def fit_platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Scale and bias minimising the log-loss of ``sigmoid(a * logit + b)`` against ``y``."""
+    z, t = np.asarray(logits, np.float64), np.asarray(y, np.float64)
+
+    def nll(params: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b = params
+        s = a * z + b
+        loss = np.mean(np.logaddexp(0.0, s) - t * s)
+        g = sigmoid(s) - t
+        return loss, np.array([np.mean(g * z), np.mean(g)])
+
+    res = minimize(nll, x0=np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    return float(res.x[0]), float(res.x[1])
+
+
+def calibrate(logits: np.ndarray | float, a: float, b: float) -> np.ndarray:
+    return sigmoid(a * np.asarray(logits, np.float64) + b)
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, n_bins: int = 15) -> float:
+    """ECE with equal-width bins: sum over bins of |accuracy - confidence| x bin weight.
+
+    Computed on the probability of the positive class, as a reliability diagram shows it.
+    """
+    p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for k in range(n_bins):
+        m = bins == k
+        if m.any():
+            ece += m.mean() * abs(y[m].mean() - p[m].mean())
+    return float(ece)
+
+
+def reliability_bins(p: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[dict]:
+    """Per bin: mean predicted probability, observed frequency, count (for the diagram)."""
+    p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    out = []
+    for k in range(n_bins):
+        m = bins == k
+        if m.any():
+            out.append({"bin": k, "p_mean": float(p[m].mean()), "frac_ai": float(y[m].mean()), "count": int(m.sum())})
+    return out
+
+
+def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    y, pred = np.asarray(y).astype(bool), np.asarray(pred).astype(bool)
+    tpr = (pred & y).sum() / max(1, y.sum())
+    tnr = (~pred & ~y).sum() / max(1, (~y).sum())
+    return float((tpr + tnr) / 2)
+
+
+def choose_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The cut on calibrated p_ai that maximises balanced accuracy on validation."""
+    grid = np.linspace(0.05, 0.95, 181)
+    scores = [balanced_accuracy(y, p >= t) for t in grid]
+    best = np.max(scores)
+    # among ties, the one closest to 0.5: the least surprising rule for a reader
+    candidates = grid[np.isclose(scores, best)]
+    return float(candidates[np.argmin(np.abs(candidates - 0.5))])
+
+
+def choose_uncertain_band(p: np.ndarray, y: np.ndarray, threshold: float, target: float = 0.95) -> tuple[float, float]:
+    """Widen a band around the threshold until each confident side is right >= ``target``.
+
+    Inside the band the verdict is "uncertain". Each edge is the nearest cut
+    where the predictions beyond it reach the target precision on validation,
+    so the band is as narrow as the data allows.
+    """
+    p, y = np.asarray(p, np.float64), np.asarray(y).astype(bool)
+    hi = threshold
+    for t in np.linspace(threshold, 0.99, 200):
+        sel = p >= t
+        if sel.sum() == 0 or y[sel].mean() >= target:
+            hi = float(t)
+            break
+    lo = threshold
+    for t in np.linspace(threshold, 0.01, 200):
+        sel = p < t
+        if sel.sum() == 0 or (~y[sel]).mean() >= target:
+            lo = float(t)
+            break
+    return lo, hi
+
+
+def verdict(p_ai: float, band: tuple[float, float]) -> str:
+    """"ai" | "real" | "uncertain" for one calibrated probability and the band edges."""
+    lo, hi = band
+    if p_ai >= hi:
+        return "ai"
+    if p_ai < lo:
+        return "real"
+    return "uncertain"

@@ -1,0 +1,181 @@
+"""Command line: ``python -m classifier predict|scan|train|evaluate|card``.
+
+``predict --json`` is a contract (design.md): one JSON object per input line,
+``error`` set for a bad input, the run goes on; the exit status is non-zero
+only when every input failed or the model cannot load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter out of JSON output
+
+from .errors import ClassifierError, ModelError  # noqa: E402
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def _json_line(path: str, pred=None, error: str | None = None) -> str:
+    if pred is None:
+        row = {"path": path, "verdict": None, "p_ai": None, "faces": [], "warnings": [], "error": error}
+    else:
+        row = {"path": path, **pred.to_dict(), "error": None}
+    return json.dumps(row)
+
+
+def _predict_one(clf, path: str):
+    try:
+        return clf.predict(path), None
+    except ClassifierError as err:
+        return None, err.message
+    except Exception as err:  # the run goes on; say what broke without a traceback
+        return None, f"unexpected error: {type(err).__name__}"
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predictor import load_classifier
+    from .render import VERDICT_LABELS
+
+    clf = load_classifier(args.model_dir)
+    failures = 0
+    if not args.json:
+        print(f"{'file':40s} {'verdict':14s} {'P(AI)':>6s} faces  notes")
+    for path in args.images:
+        pred, error = _predict_one(clf, path)
+        failures += error is not None
+        if args.json:
+            print(_json_line(path, pred, error), flush=True)
+        elif error:
+            print(f"{path[-40:]:40s} {'error':14s} {'':>6s} {'':5s}  {error}")
+        else:
+            notes = "; ".join(pred.warnings)
+            print(f"{path[-40:]:40s} {VERDICT_LABELS[pred.verdict]:14s} {pred.p_ai:6.1%} {len(pred.faces):5d}  {notes}")
+    return 1 if args.images and failures == len(args.images) else 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .predictor import load_classifier
+
+    clf = load_classifier(args.model_dir)
+    files = sorted(p for p in Path(args.dir).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        print(f"no images found under {args.dir}", file=sys.stderr)
+        return 1
+    failures = 0
+    with open(args.out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "verdict", "p_ai", "faces", "warnings", "error"])
+        for path in tqdm(files, unit="img", file=sys.stderr):
+            pred, error = _predict_one(clf, str(path))
+            failures += error is not None
+            if error:
+                w.writerow([path, "", "", 0, "", error])
+            else:
+                w.writerow([path, pred.verdict, f"{pred.p_ai:.4f}", len(pred.faces), "; ".join(pred.warnings), ""])
+    print(f"{len(files)} images, {failures} failed -> {args.out}", file=sys.stderr)
+    return 1 if failures == len(files) else 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .train import MODELS_DIR, TrainConfig, train
+
+    overrides = {k: v for k, v in {"arch": args.arch, "epochs": args.epochs, "steps_per_epoch": args.steps,
+                                    "input_size": args.input_size, "seed": args.seed}.items() if v is not None}
+    cfg = dataclasses.replace(TrainConfig(), **overrides)
+    train(cfg, data=args.data, out_dir=Path(args.out) if args.out else MODELS_DIR)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    report = evaluate(model_dir=args.model_dir, data=args.data, split=args.split)
+    t = report["overall"]
+    print(f"{args.split}: n={t['n']} roc_auc={t['roc_auc']:.4f} balanced_acc={t['balanced_accuracy']:.4f} "
+          f"ece={t['ece']:.4f}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Record the candidates' validation results (from their cards) beside the shipped model."""
+    from .card import read_json, write_json
+    from .predictor import model_dir_default
+
+    rows = []
+    for d in args.dirs:
+        card = read_json(Path(d) / "model_card.json")
+        cfg = card["training"]["config"]
+        rows.append({"arch": card["architecture"], "val_roc_auc": card["validation"]["roc_auc"],
+                     "val_balanced_accuracy": card["validation"]["balanced_accuracy"],
+                     "val_ece": card["validation"]["ece"], "steps": cfg["epochs"] * cfg["steps_per_epoch"],
+                     "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
+                     "size_mb": round(card["size_bytes"] / 1e6, 2)})
+        print(json.dumps(rows[-1]))
+    out = Path(args.model_dir or model_dir_default()) / "candidates.json"
+    write_json(out, {"candidates": rows})
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from .predictor import load_card
+
+    print(json.dumps(load_card(args.model_dir), indent=1))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m classifier", description="Tell real portraits from AI-generated ones.")
+    p.add_argument("--model-dir", default=None, help="model folder (default: models/ or $AIVR_MODEL_DIR)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("predict", help="classify images")
+    s.add_argument("images", nargs="+")
+    s.add_argument("--json", action="store_true", help="one JSON object per input line")
+    s.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("scan", help="classify every image under a folder into a CSV")
+    s.add_argument("dir")
+    s.add_argument("--out", default="results.csv")
+    s.set_defaults(func=cmd_scan)
+
+    s = sub.add_parser("train", help="train the network (reads the dataset)")
+    s.add_argument("--data", default=None, help="dataset root (default: $AIVR_DATA or ../shared/data/portraits)")
+    s.add_argument("--out", default=None, help="output folder (default: models/)")
+    s.add_argument("--arch", choices=["mobilenetv2", "small_cnn"], default=None)
+    s.add_argument("--epochs", type=int, default=None)
+    s.add_argument("--steps", type=int, default=None, help="steps per epoch")
+    s.add_argument("--input-size", type=int, default=None)
+    s.add_argument("--seed", type=int, default=None)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="metrics on a split; writes models/evaluation.json")
+    s.add_argument("--data", default=None)
+    s.add_argument("--split", default="test", choices=["val", "test"])
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("compare", help="write models/candidates.json from the cards of trained candidates")
+    s.add_argument("dirs", nargs="+", help="folders holding a model_card.json each")
+    s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("card", help="print the model card")
+    s.set_defaults(func=cmd_card)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ModelError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,132 @@
+"""The labelled dataset: manifest, group-aware splits, face boxes, training batches.
+
+The images are read from a directory given on the command line or in
+``AIVR_DATA`` (default ``../shared/data/portraits`` beside the repository);
+nothing is ever copied into the project.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .faces import Box, detect_faces, model_input
+from .images import load_image
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "portraits"
+CACHE_DIR = REPO_ROOT / ".cache"
+SPLIT_FRACTIONS = (0.70, 0.15, 0.15)  # train, val, test
+SPLIT_SALT = "aivr-split-v1"  # changing it reshuffles every split: don't
+
+
+def data_dir(path: str | Path | None = None) -> Path:
+    """The dataset root: the argument, else ``$AIVR_DATA``, else the shared folder."""
+    return Path(path or os.environ.get("AIVR_DATA") or DEFAULT_DATA_DIR)
+
+
+def dataset_available(path: str | Path | None = None) -> bool:
+    return (data_dir(path) / "manifest.csv").is_file()
+
+
+@dataclass(frozen=True)
+class Record:
+    path: str  # relative to the data root
+    label: str  # "real" | "ai"
+    source: str
+    generator: str
+    license: str
+    group: str
+    split: str
+
+    @property
+    def y(self) -> int:
+        return int(self.label == "ai")
+
+
+def group_key(source: str, path: str) -> str:
+    """Images that must stay in one split: an LFW person, an SD 2.1 prompt, else the file."""
+    stem = Path(path).stem
+    if source.startswith("lfw"):
+        return re.sub(r"_\d+$", "", stem)
+    if source.startswith("sd21"):
+        return stem.split(",")[0]
+    return stem
+
+
+def split_of(source: str, group: str) -> str:
+    """Deterministic split from a hash of the group: stable across machines and runs."""
+    h = hashlib.sha256(f"{SPLIT_SALT}|{source}|{group}".encode()).digest()
+    u = int.from_bytes(h[:8], "big") / 2**64
+    train, val, _ = SPLIT_FRACTIONS
+    return "train" if u < train else "val" if u < train + val else "test"
+
+
+def read_manifest(root: str | Path | None = None) -> list[Record]:
+    root = data_dir(root)
+    with open(root / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for r in rows:
+        g = group_key(r["source"], r["path"])
+        out.append(Record(r["path"], r["label"], r["source"], r["generator"], r["license"], g, split_of(r["source"], g)))
+    return out
+
+
+def summarise(records: list[Record]) -> list[dict]:
+    """Counts per (label, source, generator, licence, split), for cards and charts."""
+    table: dict[tuple, dict] = {}
+    for r in records:
+        key = (r.label, r.source, r.generator, r.license)
+        row = table.setdefault(key, {"label": r.label, "source": r.source, "generator": r.generator,
+                                     "license": r.license, "train": 0, "val": 0, "test": 0})
+        row[r.split] += 1
+    return sorted(table.values(), key=lambda d: (d["label"], d["source"]))
+
+
+def load_images(records: list[Record], root: str | Path | None = None, workers: int = 2) -> list[np.ndarray]:
+    """Decode every record with the app's own decoder (same pixels as inference)."""
+    root = data_dir(root)
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda r: load_image(root / r.path), records))
+
+
+def face_boxes(records: list[Record], images: list[np.ndarray]) -> list[Box | None]:
+    """The most confident face per image (None: none found), cached on disk by path."""
+    CACHE_DIR.mkdir(exist_ok=True)
+    cache_file = CACHE_DIR / "face_boxes.json"
+    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+    out: list[Box | None] = []
+    dirty = False
+    for r, img in zip(records, images):
+        if r.path not in cache:
+            faces = detect_faces(img, max_faces=1)
+            cache[r.path] = [*faces[0].as_list(), faces[0].score] if faces else None
+            dirty = True
+        v = cache[r.path]
+        out.append(Box(*v[:4], v[4]) if v else None)
+    if dirty:
+        cache_file.write_text(json.dumps(cache))
+    return out
+
+
+def standard_inputs(images: list[np.ndarray], boxes: list[Box | None], size: int) -> np.ndarray:
+    """Un-augmented model inputs (the inference preprocessing), stacked."""
+    return np.stack([model_input(img, box, size) for img, box in zip(images, boxes)])
+
+
+def balanced_indices(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices, half from each class (with replacement in the smaller one)."""
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    half = n // 2
+    idx = np.concatenate([rng.choice(pos, half, replace=len(pos) < half), rng.choice(neg, n - half, replace=len(neg) < n - half)])
+    rng.shuffle(idx)
+    return idx

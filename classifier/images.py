@@ -1,0 +1,169 @@
+"""Decode untrusted input into an RGB array, or refuse it with a readable reason.
+
+Everything the outside world hands us (uploads, webcam frames, files given to
+the CLI, arrays from notebooks) comes through ``load_image``. It never writes
+the image anywhere and never logs its content. Limits live in ``limits.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+from .limits import MAX_ASPECT, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, MIN_SIDE
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, not grey pixels
+
+# Only the raster formats a portrait plausibly comes in; fewer parsers, less attack surface.
+ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+UPLOAD_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif")
+
+ImageSource = Union[bytes, bytearray, memoryview, str, Path, Image.Image, np.ndarray, BinaryIO]
+
+
+def read_bytes(source: str | Path | BinaryIO) -> bytes:
+    """Read a path or file object, refusing empty or oversized data before decoding."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"No such file: {path.name}")
+        size = path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise ImageError(_too_big_bytes(size))
+        return path.read_bytes()
+    data = source.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageError(_too_big_bytes(len(data)))
+    return data
+
+
+def _too_big_bytes(n: int) -> str:
+    return f"The file is {n / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB."
+
+
+def load_image(source: ImageSource) -> np.ndarray:
+    """Return ``source`` as a C-contiguous ``uint8`` array of shape (H, W, 3), RGB.
+
+    Accepts raw bytes, a path, a binary file object, a PIL image or a NumPy array.
+    Applies EXIF orientation, takes the first frame of animations and multi-page
+    files, and converts every colour mode to RGB. Raises ``ImageError`` with a
+    short human message for anything it cannot or will not decode.
+    """
+    if isinstance(source, np.ndarray):
+        return _check_geometry(array_to_rgb(source))
+    if isinstance(source, Image.Image):
+        return _check_geometry(_pil_to_rgb(source))
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)) or hasattr(source, "read"):
+        data = read_bytes(source)
+    else:
+        raise ImageError(f"Unsupported input type: {type(source).__name__}")
+    return _check_geometry(decode_bytes(data))
+
+
+def decode_bytes(data: bytes) -> np.ndarray:
+    """Decode encoded image bytes (JPEG, PNG, WebP, BMP, TIFF, GIF) to RGB."""
+    if len(data) == 0:
+        raise ImageError("The file is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageError(_too_big_bytes(len(data)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as im:
+                _check_pixels(*im.size)  # header only: refuse bombs before decoding
+                im.seek(0)
+                return _pil_to_rgb(im)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(
+            "This is not an image we can read (supported: JPEG, PNG, WebP, BMP, TIFF, GIF)."
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(_too_many_pixels()) from None
+    except MemoryError:
+        raise ImageError(_too_many_pixels()) from None
+    except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, struct.error...
+        reason = "it looks truncated or corrupt" if "truncat" in str(exc).lower() else "it is corrupt"
+        raise ImageError(f"The image could not be decoded: {reason}.") from None
+
+
+def _too_many_pixels() -> str:
+    return f"The image has too many pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
+
+
+def _check_pixels(w: int, h: int) -> None:
+    if w * h > MAX_PIXELS:
+        raise ImageError(
+            f"The image is {w}x{h} pixels ({w * h / 1e6:.0f} MP); "
+            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
+        )
+
+
+def _pil_to_rgb(im: Image.Image) -> np.ndarray:
+    _check_pixels(*im.size)
+    im.load()
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # a broken EXIF block should not cost the user the image
+        pass
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return array_to_rgb(np.asarray(im))
+    if mode == "P":
+        im = im.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        im = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, im)  # transparent areas show as white, as in a viewer
+    rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(rgb)
+
+
+def array_to_rgb(arr: np.ndarray) -> np.ndarray:
+    """Normalise an array (gray, RGB, RGBA; uint8, uint16 or float) to uint8 RGB."""
+    a = np.asarray(arr)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ImageError(f"An image array must be HxW, HxWx3 or HxWx4, not {a.shape}.")
+    if a.size == 0:
+        raise ImageError("The image is empty.")
+    _check_pixels(a.shape[1], a.shape[0])
+    if a.dtype == np.uint8:
+        out = a
+    elif a.dtype == np.bool_:
+        out = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.integer):
+        top = 65535 if a.max(initial=0) > 255 else 255
+        out = (np.clip(a, 0, top).astype(np.float32) * (255.0 / top) + 0.5).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.floating):
+        f = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        scale = 255.0 if f.max(initial=0.0) <= 1.0 else 1.0
+        out = (np.clip(f * scale, 0, 255) + 0.5).astype(np.uint8)
+    else:
+        raise ImageError(f"Unsupported image array type: {a.dtype}.")
+    if out.ndim == 2:
+        out = np.repeat(out[:, :, None], 3, axis=2)
+    elif out.shape[2] == 4:
+        alpha = out[:, :, 3:4].astype(np.float32) / 255.0
+        out = (out[:, :, :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    return np.ascontiguousarray(out)
+
+
+def _check_geometry(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(f"The image is only {w}x{h} pixels; at least {MIN_SIDE} px a side is needed.")
+    if max(h, w) / min(h, w) > MAX_ASPECT:
+        raise ImageError(f"The image is {w}x{h}: far too long and thin to be a portrait.")
+    return rgb

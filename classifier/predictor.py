@@ -1,0 +1,204 @@
+"""Load the shipped model with its card, and turn images into calibrated verdicts.
+
+``load_classifier()`` is the one entry point for the app, the CLI, notebooks
+and tests. A ``Classifier`` is safe to share between threads (the Streamlit
+server shares one across sessions): it holds no per-call state.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import calibration as cal
+from .card import CARD_FILE, read_json, sha256_of
+from .errors import ImageError, ModelError
+from .faces import Box, crop_box, detect_faces, model_input
+from .images import ImageSource, load_image
+from .limits import MAX_FACES
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
+SMALL_FACE_PX = 64  # below this the crop is upscaled and fine detail is invented
+
+NO_FACE_WARNING = "No face found: the centre of the image was analysed instead, which is less reliable."
+
+
+@dataclass
+class FaceResult:
+    """One analysed region: a detected face, or the image centre when none was found."""
+
+    box: list[int] | None  # detected face (x, y, w, h); None when no face was found
+    crop: list[int]  # the square region the network saw (x, y, w, h)
+    p_ai: float
+    verdict: str
+    detector_score: float | None = None
+    heatmap: np.ndarray | None = field(default=None, repr=False)  # crop-sized, 0..1
+
+    def to_dict(self) -> dict:
+        return {"box": self.box, "crop": self.crop, "p_ai": round(self.p_ai, 4), "verdict": self.verdict,
+                "detector_score": None if self.detector_score is None else round(self.detector_score, 3)}
+
+
+@dataclass
+class Prediction:
+    """The answer for one image: the most AI-like face decides the image's verdict."""
+
+    verdict: str
+    p_ai: float
+    faces: list[FaceResult]
+    warnings: list[str]
+    width: int
+    height: int
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "p_ai": round(self.p_ai, 4), "faces": [f.to_dict() for f in self.faces],
+                "warnings": list(self.warnings), "width": self.width, "height": self.height}
+
+
+class Classifier:
+    """A trained network plus the calibration and decision rule from its card."""
+
+    def __init__(self, model, card: dict) -> None:
+        import tensorflow as tf
+
+        self.model = model
+        self.card = card
+        self.input_size = int(card["input"]["size"])
+        self.a = float(card["calibration"]["a"])
+        self.b = float(card["calibration"]["b"])
+        self.threshold = float(card["threshold"])
+        self.band = (float(card["uncertain_band"][0]), float(card["uncertain_band"][1]))
+        spec = tf.TensorSpec([None, self.input_size, self.input_size, 3], tf.float32)
+        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True)
+        self._gradcam = None
+
+    # -- numbers -------------------------------------------------------------------------
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        """Raw network logits for a stack of uint8/float crops of the input size."""
+        x = np.asarray(crops, dtype=np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        if len(x) == 0:
+            return np.zeros(0)
+        return self._forward(x).numpy().ravel().astype(np.float64)
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        """Calibrated P(AI-generated) for a stack of crops."""
+        return cal.calibrate(self.logits(crops), self.a, self.b)
+
+    def verdict_for(self, p_ai: float) -> str:
+        return cal.verdict(p_ai, self.band)
+
+    # -- images --------------------------------------------------------------------------
+    def regions(self, rgb: np.ndarray) -> tuple[list[Box | None], list[str]]:
+        """Faces to analyse (or [None] for the centre square) and warnings about them."""
+        faces = detect_faces(rgb, max_faces=MAX_FACES + 1)
+        warnings = []
+        if len(faces) > MAX_FACES:
+            warnings.append(f"More than {MAX_FACES} faces: only the {MAX_FACES} clearest were analysed.")
+            faces = faces[:MAX_FACES]
+        if not faces:
+            return [None], [NO_FACE_WARNING]
+        small = [f for f in faces if max(f.w, f.h) < SMALL_FACE_PX]
+        if small:
+            warnings.append(f"{len(small)} face(s) smaller than {SMALL_FACE_PX} px: those verdicts are less reliable.")
+        return list(faces), warnings
+
+    def predict(self, image: ImageSource, explain: bool = False) -> Prediction:
+        """Classify one image (bytes, path, file object, PIL image or array).
+
+        Raises ``ImageError`` (with a short human message) for input it refuses.
+        """
+        return self.predict_batch([image], explain=explain, raise_errors=True)[0]
+
+    def predict_batch(
+        self, images: Sequence[ImageSource], explain: bool = False, raise_errors: bool = False
+    ) -> list[Prediction | ImageError]:
+        """Classify several images with one network call; bad inputs give their ``ImageError``."""
+        t0 = time.perf_counter()
+        decoded: list[tuple[np.ndarray, list[Box | None], list[str]] | ImageError] = []
+        for image in images:
+            try:
+                rgb = load_image(image)
+                faces, warnings = self.regions(rgb)
+                decoded.append((rgb, faces, warnings))
+            except ImageError as err:
+                if raise_errors:
+                    raise
+                decoded.append(err)
+        crops = [model_input(d[0], f, self.input_size) for d in decoded if not isinstance(d, ImageError) for f in d[1]]
+        p_all = self.probabilities(np.stack(crops)) if crops else np.zeros(0)
+        out: list[Prediction | ImageError] = []
+        k = 0
+        for d in decoded:
+            if isinstance(d, ImageError):
+                out.append(d)
+                continue
+            rgb, faces, warnings = d
+            results = []
+            for face in faces:
+                p = float(p_all[k])
+                heat = self.heatmap(crops[k]) if explain else None
+                k += 1
+                results.append(FaceResult(
+                    box=face.as_list() if face else None,
+                    crop=crop_box(face, rgb.shape).as_list(),
+                    p_ai=p,
+                    verdict=self.verdict_for(p),
+                    detector_score=face.score if face else None,
+                    heatmap=heat,
+                ))
+            top = max(results, key=lambda r: r.p_ai)
+            out.append(Prediction(top.verdict, top.p_ai, results, warnings, rgb.shape[1], rgb.shape[0]))
+        elapsed = time.perf_counter() - t0
+        for p in out:
+            if isinstance(p, Prediction):
+                p.seconds = elapsed / max(1, len(out))
+        return out
+
+    def heatmap(self, crop: np.ndarray) -> np.ndarray:
+        """Grad-CAM of the AI logit over one crop, resized to the crop, in [0, 1]."""
+        from .explain import make_gradcam_heatmap, make_gradcam_model, upsample
+
+        if self._gradcam is None:
+            self._gradcam = make_gradcam_model(self.model)
+        return upsample(make_gradcam_heatmap(self._gradcam, crop), crop.shape[:2])
+
+
+def model_dir_default() -> Path:
+    return Path(os.environ.get("AIVR_MODEL_DIR") or DEFAULT_MODEL_DIR)
+
+
+def load_card(model_dir: str | Path | None = None) -> dict:
+    """The model card as a dict; ``ModelError`` if it is missing or unreadable."""
+    path = Path(model_dir or model_dir_default()) / CARD_FILE
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        raise ModelError(f"The model card is missing ({path.name}); reinstall or retrain the model.") from None
+    except ValueError:
+        raise ModelError(f"The model card ({path.name}) is corrupt; reinstall or retrain the model.") from None
+
+
+def load_classifier(model_dir: str | Path | None = None, verify: bool = True) -> Classifier:
+    """Load the model in ``model_dir`` (default: ``models/``) safely, checking its checksum."""
+    model_dir = Path(model_dir or model_dir_default())
+    card = load_card(model_dir)
+    path = model_dir / card.get("model_file", "model.keras")
+    if not path.is_file():
+        raise ModelError(f"The model file {path.name} is missing; reinstall or retrain the model.")
+    if verify and sha256_of(path) != card.get("sha256"):
+        raise ModelError(f"The model file {path.name} does not match the checksum in its card: it is corrupt or was replaced.")
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise ModelError(f"The model file {path.name} could not be loaded ({type(exc).__name__}).") from None
+    return Classifier(model, card)
