@@ -126,6 +126,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .predictor import model_dir_default
+    from .report import results_markdown, splice
+
+    block = results_markdown(args.model_dir or model_dir_default())
+    if not args.write:
+        print(block)
+        return 0
+    readme = Path(args.readme)
+    readme.write_text(splice(readme.read_text(), block))
+    print(f"updated {readme}")
+    return 0
+
+
+def cmd_insights(args: argparse.Namespace) -> int:
+    from .insights import main as insights_main
+
+    return insights_main(args.rest)
+
+
 def cmd_card(args: argparse.Namespace) -> int:
     from .predictor import load_card
 
@@ -166,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="write models/candidates.json from the cards of trained candidates")
     s.add_argument("dirs", nargs="+", help="folders holding a model_card.json each")
     s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("report", help="print (or --write into README.md) the results tables")
+    s.add_argument("--write", action="store_true")
+    s.add_argument("--readme", default=str(Path(__file__).resolve().parents[1] / "README.md"))
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("insights", help="dataset statistics -> models/insights.json (see classifier.insights)")
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_insights)
 
     s = sub.add_parser("card", help="print the model card")
     s.set_defaults(func=cmd_card)

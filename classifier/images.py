@@ -21,7 +21,10 @@ from .limits import MAX_ASPECT, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, MIN
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, not grey pixels
 
 # Only the raster formats a portrait plausibly comes in; fewer parsers, less attack surface.
-ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+# Keep only names this Pillow registers: an unknown name (Pillow 13 has no "MPO" opener;
+# its JPEG plugin reads MPO) makes Image.open raise KeyError for every non-JPEG file.
+Image.init()
+ALLOWED_FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF") if f in Image.OPEN)
 UPLOAD_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif")
 
 ImageSource = Union[bytes, bytearray, memoryview, str, Path, Image.Image, np.ndarray, BinaryIO]

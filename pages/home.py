@@ -1,0 +1,61 @@
+"""Home: what the app does, how to use it, what a verdict means."""
+
+import streamlit as st
+
+from ui import state
+from ui.state import dig, num, pct
+
+state.ensure_navigation()
+
+card = state.card()
+
+st.title("AI vs Reality")
+st.markdown("#### Is this portrait a photograph of a real person, or was it made by an image generator?")
+st.markdown(
+    "Upload a portrait (or take a webcam snapshot) and the app finds each face, asks a neural network trained on "
+    "real photographs and on images from GANs and diffusion models, and answers with a **calibrated probability**, "
+    "a **verdict**, and a **heatmap** of the regions that drove it."
+)
+
+st.subheader("How to use it")
+c1, c2, c3 = st.columns(3)
+with c1.container(border=True):
+    st.markdown("**1. Bring a portrait**")
+    st.caption("JPEG, PNG, WebP, BMP, TIFF or GIF, one or many at once, or a webcam snapshot.")
+with c2.container(border=True):
+    st.markdown("**2. Read the verdict**")
+    st.caption("Each face is boxed in the verdict's colour, with the probability that it is AI-generated.")
+with c3.container(border=True):
+    st.markdown("**3. Weigh it**")
+    st.caption("Switch on the heatmap to see what the model looked at, and read the caveats beside the result.")
+st.page_link("pages/prediction.py", label="Try it on the Prediction page", icon=":material/image_search:")
+
+st.subheader("What the verdict means")
+v1, v2, v3 = st.columns(3)
+v1.markdown(":red-background[**AI-generated**]  \nThe model is confident the face was synthesised.")
+v2.markdown(":orange-background[**Uncertain**]  \nThe evidence is mixed: treat it as *no answer*.")
+v3.markdown(":green-background[**Real**]  \nThe model finds no sign of generation.")
+st.markdown(state.band_sentence(card))
+if card:
+    st.caption(
+        "On validation images it had never trained on, the model reached "
+        f"ROC-AUC {num(dig(card, 'validation', 'roc_auc'))} "
+        f"and balanced accuracy {pct(dig(card, 'validation', 'balanced_accuracy'))}; "
+        f"{pct(dig(card, 'validation', 'uncertain_fraction'), 0)} of them fell in the uncertain band."
+    )
+st.info(
+    "A verdict is evidence, not proof. New generators, heavy editing, filters, screenshots and webcam frames all "
+    "make the model less reliable. Never use it alone to accuse anyone.",
+    icon=":material/info:",
+)
+
+st.subheader("Explore")
+e1, e2 = st.columns(2)
+with e1:
+    st.page_link("pages/insights.py", label="Insights", icon=":material/insights:")
+    st.caption("The dataset, its shortcut risks, and how the model was evaluated: ROC, calibration, robustness.")
+with e2:
+    st.page_link("pages/takeaways.py", label="Takeaways", icon=":material/lightbulb:")
+    st.caption("What we learned, what the model cannot do, and how to use it responsibly.")
+
+st.caption("Privacy: images are analysed in memory on this server and never stored or logged.")

@@ -1,0 +1,67 @@
+"""Takeaways: what the numbers say, what the model cannot do, and how to use it responsibly."""
+
+import streamlit as st
+
+from ui import findings, state
+from ui.state import dig
+
+state.ensure_navigation()
+
+card, ev, ins = state.card(), state.evaluation(), state.insights()
+
+st.title("Takeaways")
+
+st.header("What we found")
+found = findings.evaluation_findings(ev, card)
+if found:
+    for line in found:
+        st.markdown(f"- {line}")
+else:
+    st.info("The held-out evaluation (`evaluation.json`) is not available yet; run `python -m classifier evaluate`.",
+            icon=":material/info:")
+    if dig(card, "validation"):
+        st.markdown(f"- {state.band_sentence(card)}")
+notes = findings.shortcut_notes(ins, card)
+spec = findings.spectrum_note(ins)
+if notes or spec:
+    st.subheader("The data can cheat")
+    comp = findings.composition_note(card)
+    for line in ([comp] if comp else []) + notes + ([spec] if spec else []):
+        st.markdown(f"- {line}")
+st.page_link("pages/insights.py", label="See the charts on the Insights page", icon=":material/insights:")
+
+st.header("What the model cannot do")
+limits = [x for x in dig(card, "known_limits", default=[]) if isinstance(x, str)]
+general = [
+    "**Unseen generators.** It learned from the generators in its training data; a new model or a new version can "
+    "fool it, and per-generator accuracy on the Insights page shows how unevenly even known ones are caught.",
+    "**Heavy edits.** Retouching, beauty filters, face swaps, inpainting or a generated background around a real "
+    "face are not what it was trained to recognise.",
+    "**Non-portraits.** Landscapes, objects, drawings, screenshots of screens: with no face found it analyses the "
+    "image centre and says so, but the answer means little.",
+]
+for line in general + limits:
+    st.markdown(f"- {line}")
+
+st.header("Responsible use")
+st.markdown(
+    "- Treat a verdict as **one piece of evidence**. Look for provenance, context, metadata and the original source.\n"
+    "- **Never accuse anyone on its word alone.** Real people's photos are sometimes called AI, and the cost of "
+    "that error falls on them.\n"
+    "- *Uncertain* means *no answer*. Do not round it up or down.\n"
+    "- Uploads are analysed in memory and never stored; do not upload images you have no right to process."
+)
+
+st.header("What would make it better")
+st.markdown(
+    "- **More generators and fresher ones**, each from more than one source, so generator and source are no longer "
+    "the same thing.\n"
+    "- **Real photos that look like the app's inputs**: phone and webcam pictures, social-media re-compressions, "
+    "so the model meets them in training rather than only through augmentation.\n"
+    "- **Matched pairs**: real and generated images with the same framing, resolution and post-processing, which "
+    "removes shortcuts instead of hiding them.\n"
+    "- **A larger input and a bigger backbone**, trained longer on a GPU, and an ensemble with a frequency-domain "
+    "detector.\n"
+    "- **Provenance signals** (C2PA content credentials, watermarks) where they exist: they answer the question "
+    "directly rather than by inference."
+)

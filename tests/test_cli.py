@@ -1,0 +1,134 @@
+"""The command line contract (design.md section 3), run in-process on the shared model where possible.
+
+The subprocess runs over the hostile corpus live in test_hostile.py; here ``cli.main``
+is called directly with ``load_classifier`` pointed at the session's classifier, so the
+contract is checked without loading the model again.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from classifier import cli, predictor
+from classifier.render import VERDICT_LABELS
+
+KEYS = {"path", "verdict", "p_ai", "faces", "warnings", "error"}
+FACE_KEYS = {"box", "crop", "p_ai", "verdict", "detector_score"}
+
+
+@pytest.fixture
+def shared_model(monkeypatch, clf):
+    """Make the CLI use the already-loaded classifier; records the model_dir it was asked for."""
+    asked = []
+
+    def fake_load(model_dir=None, verify=True):
+        asked.append(model_dir)
+        return clf
+
+    monkeypatch.setattr(predictor, "load_classifier", fake_load)
+    return asked
+
+
+@pytest.fixture
+def files(tmp_path, portrait_jpeg):
+    good = tmp_path / "face.jpg"
+    good.write_bytes(portrait_jpeg)
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    return good, bad
+
+
+def json_rows(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_predict_json_contract(shared_model, files, capsys, clf):
+    """One JSON object per input line, documented keys and types, values equal to the API's."""
+    good, bad = files
+    rc = cli.main(["predict", str(good), str(bad), str(good), "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rows = json_rows(out)
+    assert [r["path"] for r in rows] == [str(good), str(bad), str(good)]
+    for r in rows:
+        assert KEYS <= set(r)
+    ok, err = rows[0], rows[1]
+    assert ok["error"] is None and ok["verdict"] in {"ai", "real", "uncertain"}
+    assert isinstance(ok["p_ai"], float) and 0.0 <= ok["p_ai"] <= 1.0
+    assert isinstance(ok["warnings"], list) and all(isinstance(w, str) for w in ok["warnings"])
+    assert len(ok["faces"]) == 1 and FACE_KEYS <= set(ok["faces"][0])
+    face = ok["faces"][0]
+    assert len(face["box"]) == 4 and len(face["crop"]) == 4 and face["verdict"] in {"ai", "real", "uncertain"}
+    assert ok["p_ai"] == pytest.approx(clf.predict(good).p_ai, abs=1e-4)
+    assert rows[2] == ok
+    assert err["error"] and err["verdict"] is None and err["p_ai"] is None and err["faces"] == []
+
+
+def test_predict_json_exit_codes(shared_model, files, capsys):
+    """Exit 0 if any input succeeds; 1 when every input failed."""
+    good, bad = files
+    assert cli.main(["predict", str(bad), str(good), "--json"]) == 0
+    assert cli.main(["predict", str(bad), str(bad) + ".missing", "--json"]) == 1
+    rows = json_rows(capsys.readouterr().out)
+    assert len(rows) == 4 and rows[-1]["error"].startswith("No such file")
+
+
+def test_model_dir_option_is_passed_through(shared_model, files, capsys, tmp_path):
+    """``--model-dir`` (before the sub-command) reaches load_classifier."""
+    good, _ = files
+    assert cli.main(["--model-dir", str(tmp_path), "predict", str(good), "--json"]) == 0
+    assert shared_model == [str(tmp_path)]
+    capsys.readouterr()
+
+
+def test_predict_table_output(shared_model, files, capsys):
+    """Without --json: a header and one readable row per input, errors in words."""
+    good, bad = files
+    assert cli.main(["predict", str(good), str(bad)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and "verdict" in lines[0]
+    assert any(label in lines[1] for label in VERDICT_LABELS.values())
+    assert "error" in lines[2] and "not an image" in lines[2]
+
+
+def test_unexpected_exception_becomes_an_error_line(shared_model, files, capsys, monkeypatch, clf):
+    """A bug inside predict for one input gives an error line naming the type, and the run goes on."""
+    good, _ = files
+
+    def boom(image, explain=False):
+        raise RuntimeError("internal detail /secret/path")
+
+    monkeypatch.setattr(clf, "predict", boom)
+    assert cli.main(["predict", str(good), "--json"]) == 1
+    row = json_rows(capsys.readouterr().out)[0]
+    assert row["error"] == "unexpected error: RuntimeError"
+
+
+def test_scan_writes_csv(shared_model, tmp_path, portrait_jpeg, capsys):
+    """``scan DIR --out x.csv``: one row per image file under DIR (recursively), errors recorded."""
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.jpg").write_bytes(portrait_jpeg)
+    (root / "sub" / "b.JPG").write_bytes(portrait_jpeg)
+    (root / "sub" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (root / "readme.txt").write_text("not scanned")
+    out = tmp_path / "results.csv"
+    assert cli.main(["scan", str(root), "--out", str(out)]) == 0
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r.keys() for r in rows][0] >= {"path", "verdict", "p_ai", "faces", "warnings", "error"}
+    by_name = {r["path"].rsplit("/", 1)[-1]: r for r in rows}
+    assert set(by_name) == {"a.jpg", "b.JPG", "broken.png"}
+    assert by_name["a.jpg"]["verdict"] in {"ai", "real", "uncertain"} and not by_name["a.jpg"]["error"]
+    assert 0.0 <= float(by_name["a.jpg"]["p_ai"]) <= 1.0
+    assert by_name["broken.png"]["error"] and not by_name["broken.png"]["verdict"]
+    capsys.readouterr()
+
+
+def test_scan_empty_folder_exits_non_zero(shared_model, tmp_path, capsys):
+    """A folder without images is reported on stderr with a non-zero exit."""
+    assert cli.main(["scan", str(tmp_path), "--out", str(tmp_path / "r.csv")]) == 1
+    assert "no images" in capsys.readouterr().err

@@ -1,0 +1,176 @@
+"""Face detection and the crop geometry that training and inference share."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from classifier import MAX_FACES
+from classifier.faces import CROP_MARGIN, Box, crop_box, cut, detect_faces, model_input
+
+# The astronaut's face in skimage.data.astronaut() (x, y, w, h), measured once by eye and detector.
+ASTRONAUT_FACE = (178, 63, 89, 112)
+
+
+def iou(a: tuple, b: tuple) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def inside(box: Box, shape: tuple) -> bool:
+    h, w = shape[:2]
+    return box.x >= 0 and box.y >= 0 and box.x + box.w <= w and box.y + box.h <= h
+
+
+# --- crop_box geometry ----------------------------------------------------------------------
+
+def test_no_face_gives_centre_square():
+    """No face: the centre square of the short side (landscape and portrait images)."""
+    assert crop_box(None, (300, 500)) == Box(100, 0, 300, 300)
+    assert crop_box(None, (500, 300, 3)) == Box(0, 100, 300, 300)
+    assert crop_box(None, (256, 256, 3)) == Box(0, 0, 256, 256)
+
+
+def test_face_in_the_middle_is_centred_with_margin():
+    """A face well inside the image: square, CROP_MARGIN x its longest side, same centre."""
+    face = Box(200, 180, 60, 80)
+    c = crop_box(face, (600, 600, 3))
+    assert c.w == c.h == round(CROP_MARGIN * 80)
+    assert abs((c.x + c.w / 2) - (face.x + face.w / 2)) <= 1
+    assert abs((c.y + c.h / 2) - (face.y + face.h / 2)) <= 1
+
+
+def test_margin_is_1_8():
+    """The shipped geometry: the crop side is 1.8 times the face side."""
+    assert CROP_MARGIN == pytest.approx(1.8)
+    assert crop_box(Box(100, 100, 100, 100), (1000, 1000)).w == 180
+
+
+def test_face_at_border_is_shifted_inside():
+    """A face touching an edge: the square keeps its size and is shifted into the image."""
+    shape = (400, 600)
+    for face in [Box(0, 0, 50, 50), Box(550, 350, 50, 50), Box(0, 350, 50, 50), Box(560, 0, 40, 60)]:
+        c = crop_box(face, shape)
+        assert inside(c, shape), (face, c)
+        assert c.w == c.h == round(CROP_MARGIN * max(face.w, face.h))
+        assert c.x <= face.x and c.y <= face.y and c.x + c.w >= face.x + face.w and c.y + c.h >= face.y + face.h
+
+
+def test_crop_larger_than_image_shrinks_to_short_side():
+    """A face whose 1.8x square would not fit: the square shrinks to the image's short side."""
+    c = crop_box(Box(20, 20, 300, 300), (400, 500))
+    assert c.w == c.h == 400 and inside(c, (400, 500))
+    c = crop_box(Box(0, 0, 400, 500), (400, 500))
+    assert c.w == c.h == 400 and inside(c, (400, 500))
+
+
+def test_tiny_face_crop_is_at_least_two_pixels():
+    """Degenerate 1 px faces still give a valid (>= 2 px) crop."""
+    c = crop_box(Box(10, 10, 1, 1), (100, 100))
+    assert c.w == c.h >= 2 and inside(c, (100, 100))
+
+
+@st.composite
+def face_in_image(draw):
+    h = draw(st.integers(16, 3000))
+    w = draw(st.integers(16, 3000))
+    fw = draw(st.integers(2, w))
+    fh = draw(st.integers(2, h))
+    x = draw(st.integers(0, w - fw))
+    y = draw(st.integers(0, h - fh))
+    return (h, w), Box(x, y, fw, fh)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(face_in_image())
+def test_crop_geometry_properties(case):
+    """For any face inside any image: the crop is square, inside the image, sized
+    min(short side, 1.8 x face side), and contains the face centre (and the whole face when it fits)."""
+    shape, face = case
+    c = crop_box(face, shape)
+    short = min(shape)
+    assert c.w == c.h
+    assert inside(c, shape)
+    assert c.w == int(round(min(short, max(2, CROP_MARGIN * max(face.w, face.h)))))
+    cx, cy = face.x + face.w / 2, face.y + face.h / 2
+    assert c.x - 1 <= cx <= c.x + c.w + 1 and c.y - 1 <= cy <= c.y + c.h + 1
+    if CROP_MARGIN * max(face.w, face.h) <= short:
+        assert c.x <= face.x + 1 and c.y <= face.y + 1
+        assert c.x + c.w >= face.x + face.w - 1 and c.y + c.h >= face.y + face.h - 1
+
+
+def test_model_input_shape_and_dtype(astronaut):
+    """model_input returns a uint8 size x size x 3 crop for faces, no face, and tiny crops."""
+    face = Box(*ASTRONAUT_FACE)
+    for f in (face, None, Box(5, 5, 3, 3)):
+        for size in (224, 128):
+            x = model_input(astronaut, f, size)
+            assert x.shape == (size, size, 3) and x.dtype == np.uint8
+
+
+def test_model_input_is_the_resized_crop(astronaut):
+    """model_input = cut(crop_box) then area-resize: the same pixels training used."""
+    face = Box(*ASTRONAUT_FACE)
+    c = crop_box(face, astronaut.shape)
+    expected = cv2.resize(cut(astronaut, c), (128, 128), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(model_input(astronaut, face, 128), expected)
+
+
+# --- detection ------------------------------------------------------------------------------
+
+def test_detects_the_astronauts_face(astronaut):
+    """YuNet finds exactly one face on the astronaut, where it is."""
+    faces = detect_faces(astronaut)
+    assert len(faces) == 1
+    assert iou(faces[0].as_list(), ASTRONAUT_FACE) > 0.6, faces[0]
+    assert 0.6 <= faces[0].score <= 1.0
+
+
+def test_detection_boxes_scale_with_the_image(astronaut):
+    """Boxes come back in the caller's pixel coordinates even when detection ran on a smaller copy."""
+    big = cv2.resize(astronaut, (1536, 1536), interpolation=cv2.INTER_LINEAR)
+    faces = detect_faces(big)
+    assert len(faces) == 1
+    scaled = tuple(3 * v for v in ASTRONAUT_FACE)
+    assert iou(faces[0].as_list(), scaled) > 0.6, faces[0]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.full((300, 300, 3), 128, np.uint8), np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8),
+     np.zeros((10, 10, 3), np.uint8), np.zeros((16, 2000, 3), np.uint8)],
+    ids=["flat", "noise", "tiny", "strip"],
+)
+def test_no_face_found_on_faceless_images(image):
+    """Flat, noise, tiny and strip images give no faces (and no crash)."""
+    assert detect_faces(image) == []
+
+
+def test_many_faces_sorted_and_capped(astronaut):
+    """A 3x3 tiling has 9 faces: max_faces caps the list, most confident first, boxes inside."""
+    tiled = np.tile(astronaut, (3, 3, 1))
+    all_faces = detect_faces(tiled, max_faces=100)
+    assert len(all_faces) == 9
+    capped = detect_faces(tiled, max_faces=MAX_FACES)
+    assert len(capped) == MAX_FACES
+    scores = [f.score for f in capped]
+    assert scores == sorted(scores, reverse=True)
+    for f in all_faces:
+        assert inside(f, tiled.shape)
+
+
+@settings(max_examples=30, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(16, 900), st.integers(16, 900), st.integers(0, 2**32 - 1))
+def test_detector_returns_valid_boxes_on_any_image(h, w, seed):
+    """On random images of any size the detector returns boxes inside the image, never an error."""
+    img = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    for f in detect_faces(img):
+        assert inside(f, img.shape) and f.w >= 2 and f.h >= 2

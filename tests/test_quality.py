@@ -1,0 +1,104 @@
+"""Quality floors: a real photo is not called AI (offline), and a fixed test-split sample is classified well.
+
+These are floors that catch a broken or shortcut-driven model, not the evaluation itself
+(``python -m classifier evaluate`` measures the full test split).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+import cv2
+import numpy as np
+import pytest
+from conftest import jpeg_bytes
+
+PER_SOURCE = 20  # test-split images per source in the fixed sample
+ACCURACY_FLOOR = 0.80
+BALANCED_FLOOR = 0.80
+SOURCE_FLOOR = 0.50  # any single source below chance means the model is broken for it
+
+
+def variants(rgb: np.ndarray) -> dict[str, object]:
+    """The astronaut as a user might upload it: original, re-compressed, smaller, gray, webcam-like."""
+    h, w = rgb.shape[:2]
+    half = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+    noise = np.random.default_rng(0).normal(0, 6, rgb.shape)
+    soft = cv2.GaussianBlur(rgb, (0, 0), 1.2).astype(np.float64) + noise
+    webcam = jpeg_bytes(np.clip(soft, 0, 255).astype(np.uint8), quality=70)
+    return {
+        "original_png_pixels": rgb,
+        "jpeg_q90": jpeg_bytes(rgb, quality=90),
+        "jpeg_q50": jpeg_bytes(rgb, quality=50),
+        "half_scale_jpeg": jpeg_bytes(half, quality=90),
+        "grayscale": gray,
+        "webcam_like": webcam,
+    }
+
+
+VARIANTS = ["original_png_pixels", "jpeg_q90", "jpeg_q50", "half_scale_jpeg", "grayscale", "webcam_like"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_real_portrait_is_not_called_ai(clf, astronaut, variant):
+    """skimage's astronaut is a real photograph: its verdict must not be "ai" (p_ai below the
+    band's upper edge), also after JPEG q50, half-scale, grayscale and webcam-like degradation."""
+    pred = clf.predict(variants(astronaut)[variant])
+    print(f"\nastronaut {variant}: p_ai={pred.p_ai:.3f} verdict={pred.verdict} band={clf.band}")
+    assert len(pred.faces) == 1 and pred.faces[0].box is not None, "the astronaut's face was not found"
+    assert pred.verdict != "ai", f"real photo ({variant}) called AI: p_ai={pred.p_ai:.3f} >= {clf.band[1]:.3f}"
+
+
+def test_real_portrait_verdict_does_not_flip(clf, astronaut):
+    """Re-compression, resizing or graying a real photo never turns a "real" verdict into "ai"."""
+    verdicts = {k: clf.predict(v).verdict for k, v in variants(astronaut).items()}
+    assert not ({"ai", "real"} <= set(verdicts.values())), f"verdict flips across re-encodings: {verdicts}"
+
+
+def fixed_test_sample(records, per_source: int) -> list:
+    """``per_source`` test-split records per source, chosen by a hash of the path (stable, unbiased)."""
+    by_source = defaultdict(list)
+    for r in records:
+        if r.split == "test":
+            by_source[r.source].append(r)
+    sample = []
+    for source in sorted(by_source):
+        rs = sorted(by_source[source], key=lambda r: hashlib.sha256(r.path.encode()).hexdigest())
+        sample.extend(rs[:per_source])
+    return sample
+
+
+@pytest.mark.dataset
+def test_test_split_sample_accuracy(clf, dataset_root):
+    """A fixed sample of the untouched TEST split (20 per source) is classified above the floors."""
+    from classifier.calibration import balanced_accuracy
+    from classifier.data import read_manifest
+
+    sample = fixed_test_sample(read_manifest(dataset_root), PER_SOURCE)
+    assert len(sample) >= 5 * PER_SOURCE, "the test split is unexpectedly small"
+    preds = []
+    for i in range(0, len(sample), 40):
+        chunk = sample[i : i + 40]
+        out = clf.predict_batch([dataset_root / r.path for r in chunk])
+        for r, p in zip(chunk, out, strict=True):
+            assert not isinstance(p, Exception), f"{r.path}: {p}"
+        preds.extend(out)
+    y = np.array([r.y for r in sample])
+    p_ai = np.array([p.p_ai for p in preds])
+    pred = p_ai >= clf.threshold
+    acc = float((pred == y).mean())
+    bal = balanced_accuracy(y, pred)
+    per_source = {}
+    for source in sorted({r.source for r in sample}):
+        m = np.array([r.source == source for r in sample])
+        per_source[source] = float((pred[m] == y[m]).mean())
+    uncertain = float(np.mean([p.verdict == "uncertain" for p in preds]))
+    report = (f"test-split sample n={len(sample)}: accuracy={acc:.3f} balanced={bal:.3f} "
+              f"uncertain={uncertain:.2f} per source={ {k: round(v, 2) for k, v in per_source.items()} }")
+    print("\n" + report)
+    assert acc >= ACCURACY_FLOOR, f"accuracy below the {ACCURACY_FLOOR} floor: {report}"
+    assert bal >= BALANCED_FLOOR, f"balanced accuracy below the {BALANCED_FLOOR} floor: {report}"
+    worst = min(per_source, key=per_source.get)
+    assert per_source[worst] >= SOURCE_FLOOR, f"source {worst} below {SOURCE_FLOOR}: {report}"

@@ -1,0 +1,144 @@
+"""Sentences whose numbers come from the artefacts, for the Insights captions and Takeaways.
+
+Nothing here is typed in by hand: when the model is retrained or re-evaluated
+the text follows. Every function tolerates missing files and keys and then
+returns fewer (or no) sentences.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .state import dig, num, pct
+
+
+def _f(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+def dataset_counts(card: dict | None) -> dict:
+    """Totals per class and the number of sources/generators, from the card's data table."""
+    rows = [r for r in dig(card, "data", "sources", default=[]) if isinstance(r, dict)]
+    total = {"real": 0, "ai": 0}
+    for r in rows:
+        if r.get("label") in total:
+            total[r["label"]] += sum(int(r.get(k, 0) or 0) for k in ("train", "val", "test"))
+    gens = {r.get("generator") for r in rows if r.get("label") == "ai"}
+    return {"real": total["real"], "ai": total["ai"], "sources": len(rows), "generators": len(gens),
+            "real_sources": sum(r.get("label") == "real" for r in rows),
+            "ai_sources": sum(r.get("label") == "ai" for r in rows)}
+
+
+def composition_note(card: dict | None) -> str:
+    c = dataset_counts(card)
+    if not c["sources"]:
+        return ""
+    ratio = c["real"] / c["ai"] if c["ai"] else float("nan")
+    return (f"{c['real']:,} real photos from {c['real_sources']} sources against {c['ai']:,} AI images from "
+            f"{c['ai_sources']} sources ({c['generators']} generators): about {ratio:.1f} real per AI image. "
+            "Each generator comes from a single source, so a source's quirks (crop, resolution, post-processing) "
+            "travel with its label: that is the shortcut the model must not learn.")
+
+
+def shortcut_notes(ins: dict | None, card: dict | None = None) -> list[str]:
+    """Where single sources stand apart on a statistic that has nothing to do with generation.
+
+    With the card, each note also says which training countermeasure (if any) addresses it.
+    """
+    cfg, aug = dig(card, "training", "config", default={}), dig(card, "training", "augmentation", default={})
+    rows = [s for s in dig(ins, "sources", default=[]) if isinstance(s, dict)]
+    out = []
+    gray = [s for s in rows if (_f(s.get("gray_fraction")) or 0) >= 0.5]
+    for s in gray:
+        line = (f"`{s['source']}` ({s.get('label')}) is {pct(s['gray_fraction'], 0)} grayscale: "
+                "colour alone could reveal its label.")
+        if _f(dig(cfg, "p_gray_ai")) is not None:
+            line += (f" Training counters it by turning {pct(cfg['p_gray_ai'], 0)} of AI and "
+                     f"{pct(dig(cfg, 'p_gray_real'), 0)} of real images gray.")
+        out.append(line)
+    sharp = [(s, _f(dig(s, "sharpness", "median"))) for s in rows]
+    sharp = [(s, v) for s, v in sharp if v is not None]
+    if len(sharp) >= 3:
+        med = float(np.median([v for _, v in sharp]))
+        lo_s, lo = min(sharp, key=lambda t: t[1])
+        hi_s, hi = max(sharp, key=lambda t: t[1])
+        out.append(f"Sharpness varies {hi / max(lo, 1e-6):.0f}-fold between sources: `{lo_s['source']}` "
+                   f"({lo_s.get('label')}) is the softest (median {lo:.0f} vs {med:.0f} overall) and "
+                   f"`{hi_s['source']}` ({hi_s.get('label')}) the crispest ({hi:.0f})."
+                   + (f" Augmentation blurs {pct(aug['p_blur'], 0)}, rescales {pct(dig(aug, 'p_rescale'), 0)} and "
+                      f"re-compresses {pct(dig(aug, 'p_jpeg'), 0)} of training images so that sharpness cannot stand "
+                      "in for the label." if _f(dig(aug, "p_blur")) is not None else ""))
+    kb = [(s, _f(dig(s, "jpeg_kb", "median"))) for s in rows]
+    kb = [(s, v) for s, v in kb if v is not None]
+    if len(kb) >= 3:
+        lo_s, lo = min(kb, key=lambda t: t[1])
+        hi_s, hi = max(kb, key=lambda t: t[1])
+        out.append(f"File sizes range from {lo:.1f} KB (`{lo_s['source']}`) to {hi:.1f} KB (`{hi_s['source']}`) for "
+                   "the same 256 px at the same JPEG quality: a proxy for detail and noise.")
+    return out
+
+
+def spectrum_note(ins: dict | None) -> str:
+    f = np.asarray(dig(ins, "radial", "freq", default=[]), float)
+    real = np.asarray(dig(ins, "radial", "real", default=[]), float)
+    ai = np.asarray(dig(ins, "radial", "ai", default=[]), float)
+    if f.size < 8 or real.shape != f.shape or ai.shape != f.shape:
+        return ""
+    high = f >= 0.25
+    d = float(np.mean(ai[high] - real[high]))
+    more = "more" if d > 0 else "less"
+    return (f"Above 0.25 cycles/px (the finest details) the AI images carry on average {abs(d):.2f} log units {more} "
+            "energy than the real photos. Up-sampling layers in generators tend to leave periodic peaks or a raised "
+            "high-frequency tail; JPEG's 8-px blocks put faint lines at multiples of 1/8 in both classes.")
+
+
+def evaluation_findings(ev: dict | None, card: dict | None) -> list[str]:
+    """Headline results of the held-out test split, as sentences."""
+    o = dig(ev, "overall")
+    if not o:
+        return []
+    out = [f"On {dig(o, 'n', default='?')} held-out test images the model reaches ROC-AUC "
+           f"{num(dig(o, 'roc_auc'))}, accuracy {pct(dig(o, 'accuracy'))} and balanced accuracy "
+           f"{pct(dig(o, 'balanced_accuracy'))}; {pct(dig(o, 'uncertain_fraction'), 0)} of them fall in the "
+           f"uncertain band."]
+    ece = _f(dig(o, "ece"))
+    if ece is not None:
+        out.append(f"Its probabilities are {'well' if ece < 0.05 else 'only roughly'} calibrated: expected "
+                   f"calibration error {ece:.3f} (0 is perfect).")
+    gens = [g for g in dig(ev, "per_generator", default=[]) if isinstance(g, dict) and g.get("label") == "ai"
+            and _f(g.get("accuracy")) is not None]
+    if len(gens) >= 2:
+        best = max(gens, key=lambda g: float(g["accuracy"]))
+        worst = min(gens, key=lambda g: float(g["accuracy"]))
+        out.append(f"Generators differ: {pct(best['accuracy'], 0)} of `{best.get('generator')}` images are flagged "
+                   f"but only {pct(worst['accuracy'], 0)} of `{worst.get('generator')}` images.")
+    reals = [s for s in dig(ev, "per_source", default=[]) if isinstance(s, dict) and s.get("label") == "real"
+             and _f(s.get("accuracy")) is not None]
+    if reals:
+        worst = min(reals, key=lambda s: float(s["accuracy"]))
+        out.append(f"False alarms concentrate on `{worst.get('source')}`: "
+                   f"{pct(1 - float(worst['accuracy']), 0)} of its real photos are not called Real "
+                   f"(mean P(AI) {pct(worst.get('mean_p_ai'), 0)}).")
+    rob = [r for r in dig(ev, "robustness", default=[]) if isinstance(r, dict)
+           and _f(r.get("delta_balanced_accuracy")) is not None]
+    if rob:
+        worst = min(rob, key=lambda r: float(r["delta_balanced_accuracy"]))
+        d = float(worst["delta_balanced_accuracy"])
+        if d < -0.005:
+            out.append(f"The hardest perturbation is `{worst.get('name')}`: balanced accuracy drops by "
+                       f"{abs(d) * 100:.1f} points to {pct(worst.get('balanced_accuracy'))}.")
+        else:
+            out.append("Re-compression, rescaling and grayscale barely move balanced accuracy (largest drop "
+                       f"{abs(d) * 100:.1f} points).")
+    val_auc, test_auc = _f(dig(card, "validation", "roc_auc")), _f(dig(o, "roc_auc"))
+    if val_auc is not None and test_auc is not None:
+        verdict = ("the threshold and calibration, tuned on validation, carry over" if abs(val_auc - test_auc) < 0.02
+                   else "a gap worth watching: the validation split flattered the model")
+        out.append(f"Validation ROC-AUC was {val_auc:.3f} and test ROC-AUC is {test_auc:.3f}: {verdict}.")
+    return out
