@@ -14,6 +14,7 @@ the network learned from.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -21,6 +22,12 @@ import cv2
 import numpy as np
 
 from .limits import MAX_FACES
+
+# yuface's bundled libgomp spin-waits by default: when other threads (TensorFlow, other
+# sessions, a training job) compete for the 2 cores, one detection slows from ~10 ms to
+# several hundred ms. Passive waiting keeps it at ~10 ms. libgomp reads this when yuface is
+# first imported (lazily, in detect_faces), so setting it here is early enough.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DETECT_MAX_SIDE = 512
 MIN_CONFIDENCE = 0.6  # YuNet scores 0..1; below this it mostly finds texture

@@ -57,11 +57,11 @@ with upload_tab:
                 show_outcome(o, card)
         for o in outcomes:
             if not o.error:
-                with st.expander(md_escape(o.name), expanded=False):
+                with st.expander(md_escape(o.name), expanded=len(outcomes) <= 3):
                     show_outcome(o, card)
 
 with webcam_tab:
     st.caption("Your browser asks for camera access; the snapshot goes only to this server's memory.")
-    shot = st.camera_input("Take a snapshot")
+    shot = st.camera_input("Take a snapshot", width=520)
     if shot is not None:
         show_outcome(analyse_uploads(clf, [shot], explain, "webcam")[0], card, webcam=True)

@@ -163,3 +163,34 @@ def test_several_uploads_give_one_result_each(served: Path, portrait_jpeg: bytes
     assert len(verdicts(at)) == 2  # one result panel per readable file
     assert len(at.error) == 1 and "broken" in at.error[0].value
     assert len(at.get("download_button")) == 2
+
+
+def test_insights_artefact_from_a_tiny_dataset(tmp_path: Path) -> None:
+    """``classifier.insights`` (the Insights page's data) on a made-up two-source dataset."""
+    from PIL import Image
+
+    from classifier.insights import compute_insights, write_insights
+
+    rng = np.random.default_rng(0)
+    rows = ["path,label,source,generator,origin,license"]
+    for label, source, blur in (("real", "cam", 0), ("ai", "gen", 1)):
+        (tmp_path / source).mkdir()
+        for i in range(3):
+            img = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+            if blur:
+                img = np.repeat(np.repeat(img[::4, ::4], 4, 0), 4, 1)  # blocky up-sampling: a spectral trace
+            Image.fromarray(img).save(tmp_path / source / f"{i}.jpg", quality=90)
+            rows.append(f"{source}/{i}.jpg,{label},{source},{'camera' if label == 'real' else 'toy-gan'},test,none")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+
+    ins = compute_insights(tmp_path, per_source=2, seed=0)
+    assert [s["source"] for s in ins["sources"]] == ["cam", "gen"]
+    assert all(s["n"] == 2 and len(s["sharpness"]["values"]) == 2 for s in ins["sources"])
+    assert np.asarray(ins["spectrum"]["real"]).shape == (128, 128)
+    assert len(ins["radial"]["freq"]) == len(ins["radial"]["ai"]) == 128
+    sharp = {s["source"]: s["sharpness"]["median"] for s in ins["sources"]}
+    assert sharp["gen"] < sharp["cam"]  # the up-sampled source is the softer one
+    out = tmp_path / "insights.json"
+    write_insights(out, tmp_path, per_source=2)
+    assert json.loads(out.read_text())["n_images"] == 4
+    assert out.stat().st_size < 1_000_000

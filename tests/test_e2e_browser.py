@@ -40,9 +40,13 @@ SERVER_START_S = 180  # cold start of Streamlit on a busy 2-core machine
 PAGE_SETTLE_S = 180  # first page that imports TensorFlow / loads the model
 VERDICT_S = 240  # upload/photo -> face detection -> network -> rendered verdict
 
-# A verdict as the Prediction page shows it: the word, then a percentage close after it
-# ("AI-generated · 87 %", "Real: 12.3% AI", "Uncertain (p = 48 %)").
-VERDICT_RE = re.compile(r"\b(AI-generated|Real|Uncertain)\b[^\n%]{0,120}?\d{1,3}(?:[.,]\d+)?\s?%", re.IGNORECASE)
+# A verdict as the Prediction page shows it: the word, then at once its percentage, with only
+# spacing/punctuation between ("Uncertain 55.8%", "Real — 21.7%", "AI-generated: 87 %",
+# "Uncertain (p = 48 %)"). Deliberately no words in between, so that an explanation such as
+# "AI-generated when the probability is at least 90%, Real below 23%" never counts as a verdict.
+VERDICT_RE = re.compile(
+    r"\b(AI-generated|Real|Uncertain)\b[\s:;,.|·•—–()\[\]-]{0,8}(?:p\s*=\s*|p_ai\s*=\s*)?\d{1,3}(?:[.,]\d+)?\s?%"
+)
 EXPECTED_PAGES = ("insights", "prediction", "takeaways")
 
 CHROMIUM_ARGS = [
@@ -238,7 +242,9 @@ def wait_for_app_idle(page, timeout_s: float = PAGE_SETTLE_S, quiet_s: float = 1
     while time.monotonic() < deadline:
         running = page.locator('[data-testid="stStatusWidget"] [data-testid^="stStatusWidgetRunning"]').count()
         skeleton = page.locator('[data-testid="stSkeleton"]').count()
-        if running == 0 and skeleton == 0:
+        # before the first script run the main area is still empty: that is not "idle"
+        rendered = page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').count()
+        if running == 0 and skeleton == 0 and rendered > 0:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= quiet_s:
                 return
@@ -273,7 +279,8 @@ def wait_for_new_verdict(page, before: int, where: str, timeout_s: float = VERDI
         if len(matches) > before:
             return matches[-1].group(0)
         page.wait_for_timeout(500)
-    raise AssertionError(f"no verdict appeared on {where} within {timeout_s} s; visible text:\n{main_text(page)[-3000:]}")
+    visible = main_text(page)[-3000:]
+    raise AssertionError(f"no verdict appeared on {where} within {timeout_s} s; visible text:\n{visible}")
 
 
 def shot(page, tmp_dir: Path, name: str) -> Path:

@@ -254,7 +254,7 @@ def accuracy_bars(rows: Sequence[dict], name_key: str, extra_key: str | None = N
     ax.set_yticks(y, [f"{r.get(name_key, '?')}  (n={r.get('n', '?')})" for r in rows], fontsize=8)
     ax.set_xlim(0, 1.35)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
-    ax.set_xlabel("accuracy (share of images given the right verdict)", fontsize=8)
+    ax.set_xlabel("accuracy", fontsize=8)
     return fig
 
 

@@ -22,6 +22,10 @@ def _f(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
+def _lab(row: dict) -> str:
+    return "AI" if row.get("label") == "ai" else str(row.get("label", "?"))
+
+
 def dataset_counts(card: dict | None) -> dict:
     """Totals per class and the number of sources/generators, from the card's data table."""
     rows = [r for r in dig(card, "data", "sources", default=[]) if isinstance(r, dict)]
@@ -56,7 +60,7 @@ def shortcut_notes(ins: dict | None, card: dict | None = None) -> list[str]:
     out = []
     gray = [s for s in rows if (_f(s.get("gray_fraction")) or 0) >= 0.5]
     for s in gray:
-        line = (f"`{s['source']}` ({s.get('label')}) is {pct(s['gray_fraction'], 0)} grayscale: "
+        line = (f"`{s['source']}` ({_lab(s)}) is {pct(s['gray_fraction'], 0)} grayscale: "
                 "colour alone could reveal its label.")
         if _f(dig(cfg, "p_gray_ai")) is not None:
             line += (f" Training counters it by turning {pct(cfg['p_gray_ai'], 0)} of AI and "
@@ -69,8 +73,8 @@ def shortcut_notes(ins: dict | None, card: dict | None = None) -> list[str]:
         lo_s, lo = min(sharp, key=lambda t: t[1])
         hi_s, hi = max(sharp, key=lambda t: t[1])
         out.append(f"Sharpness varies {hi / max(lo, 1e-6):.0f}-fold between sources: `{lo_s['source']}` "
-                   f"({lo_s.get('label')}) is the softest (median {lo:.0f} vs {med:.0f} overall) and "
-                   f"`{hi_s['source']}` ({hi_s.get('label')}) the crispest ({hi:.0f})."
+                   f"({_lab(lo_s)}) is the softest (median {lo:.0f} vs {med:.0f} overall) and "
+                   f"`{hi_s['source']}` ({_lab(hi_s)}) the crispest ({hi:.0f})."
                    + (f" Augmentation blurs {pct(aug['p_blur'], 0)}, rescales {pct(dig(aug, 'p_rescale'), 0)} and "
                       f"re-compresses {pct(dig(aug, 'p_jpeg'), 0)} of training images so that sharpness cannot stand "
                       "in for the label." if _f(dig(aug, "p_blur")) is not None else ""))

@@ -28,7 +28,8 @@ def model_dir() -> Path:
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=2)
-def _load(path: str) -> Classifier:
+def _load(path: str, version: int | None = None) -> Classifier:
+    """``version`` (the card's mtime) is only a cache key: a retrained model replaces the cached one."""
     clf = load_classifier(path)
     try:  # trace the network and wake the detector now, not on the first user's upload
         clf.predict(np.full((96, 96, 3), 128, np.uint8))
@@ -39,8 +40,10 @@ def _load(path: str) -> Classifier:
 
 def get_classifier() -> tuple[Classifier | None, str | None]:
     """``(classifier, None)`` or ``(None, message)``; a failed load is retried on the next run."""
+    card_path = model_dir() / CARD_FILE
+    version = card_path.stat().st_mtime_ns if card_path.is_file() else None
     try:
-        return _load(str(model_dir())), None
+        return _load(str(model_dir()), version), None
     except ModelError as err:
         return None, err.message
     except Exception as err:  # anything else: say so briefly, never a traceback
