@@ -65,7 +65,11 @@ def build_card(*, cfg: dict, augment: dict, records: list[Record], calibration: 
 def save_model_and_card(model, card: dict, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / MODEL_FILE
-    model.save(path)
+    import keras
+
+    bare = keras.models.clone_model(model)  # uncompiled copy: no optimizer state in the file
+    bare.set_weights(model.get_weights())
+    bare.save(path)
     card["model_file"] = MODEL_FILE
     card["sha256"] = sha256_of(path)
     card["size_bytes"] = path.stat().st_size

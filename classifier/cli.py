@@ -96,6 +96,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .predictor import model_dir_default
+    from .train import recalibrate
+
+    recalibrate(Path(args.model_dir or model_dir_default()), data=args.data)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
@@ -177,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-size", type=int, default=None)
     s.add_argument("--seed", type=int, default=None)
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("calibrate", help="refit calibration, threshold and uncertain band on validation")
+    s.add_argument("--data", default=None)
+    s.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("evaluate", help="metrics on a split; writes models/evaluation.json")
     s.add_argument("--data", default=None)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .model import LAST_CONV_LAYER
-
 
 def make_gradcam_model(model):
     """A model returning (last conv feature map, logit) for ``make_gradcam_heatmap``."""
     import keras
+
+    from .model import LAST_CONV_LAYER  # imports Keras: only when a heatmap is asked for
 
     return keras.Model(model.inputs, [model.get_layer(LAST_CONV_LAYER).output, model.output])
 

@@ -23,6 +23,7 @@ from .data import balanced_indices, data_dir, face_boxes, load_images, read_mani
 from .metrics import roc_auc
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+UNCERTAIN_TARGET = 0.99  # each confident verdict should be right this often on validation
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,41 @@ def logits_of(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate([model(x[i : i + batch], training=False).numpy().ravel() for i in range(0, len(x), batch)])
 
 
+def decision_rule(val_logits: np.ndarray, y_va: np.ndarray) -> dict:
+    """Calibration, threshold and uncertain band, all fitted on the validation split."""
+    a, b = cal.fit_platt(val_logits, y_va)
+    p_va = cal.calibrate(val_logits, a, b)
+    threshold = cal.choose_threshold(p_va, y_va)
+    band = cal.choose_uncertain_band(p_va, y_va, threshold, UNCERTAIN_TARGET)
+    val_metrics = {
+        "roc_auc": roc_auc(y_va, p_va),
+        "balanced_accuracy": cal.balanced_accuracy(y_va, p_va >= threshold),
+        "ece": cal.expected_calibration_error(p_va, y_va),
+        "uncertain_fraction": float(np.mean((p_va >= band[0]) & (p_va < band[1]))),
+    }
+    print("validation:", json.dumps(val_metrics), flush=True)
+    return {"calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val", "uncertain_target": UNCERTAIN_TARGET},
+            "threshold": threshold, "band": band, "validation": val_metrics}
+
+
+def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
+    """Refit the decision rule of a trained model on validation and rewrite its card."""
+    import keras
+
+    from .card import CARD_FILE, MODEL_FILE, read_json, save_model_and_card
+
+    card = read_json(model_dir / CARD_FILE)
+    model = keras.saving.load_model(model_dir / MODEL_FILE, compile=False, safe_mode=True)
+    val_recs = [r for r in read_manifest(data) if r.split == "val"]
+    images = load_images(val_recs, data)
+    x_va = standard_inputs(images, face_boxes(val_recs, images), card["input"]["size"]).astype(np.float32)
+    rule = decision_rule(logits_of(model, x_va), np.array([r.y for r in val_recs]))
+    card.update(calibration=rule["calibration"], threshold=rule["threshold"], uncertain_band=list(rule["band"]),
+                validation=rule["validation"])
+    save_model_and_card(model, card, model_dir)
+    return card
+
+
 def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR) -> dict:
     """Train, calibrate on validation, save model + card in ``out_dir``; return the card."""
     import keras
@@ -149,26 +185,15 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     )
     del tf  # imported for its side effect of initialising the runtime before Keras
 
-    val_logits = logits_of(model, x_va)
-    a, b = cal.fit_platt(val_logits, y_va)
-    p_va = cal.calibrate(val_logits, a, b)
-    threshold = cal.choose_threshold(p_va, y_va)
-    band = cal.choose_uncertain_band(p_va, y_va, threshold)
-    val_metrics = {
-        "roc_auc": roc_auc(y_va, p_va),
-        "balanced_accuracy": cal.balanced_accuracy(y_va, p_va >= threshold),
-        "ece": cal.expected_calibration_error(p_va, y_va),
-        "uncertain_fraction": float(np.mean((p_va >= band[0]) & (p_va < band[1]))),
-    }
-    print("validation:", json.dumps(val_metrics), flush=True)
+    rule = decision_rule(logits_of(model, x_va), y_va)
     card = build_card(
         cfg=dataclasses.asdict(cfg),
         augment=dataclasses.asdict(AugmentConfig()),
         records=records,
-        calibration={"method": "platt", "a": a, "b": b, "fitted_on": "val"},
-        threshold=threshold,
-        band=band,
-        val_metrics=val_metrics,
+        calibration=rule["calibration"],
+        threshold=rule["threshold"],
+        band=rule["band"],
+        val_metrics=rule["validation"],
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
         train_seconds=time.time() - t0,
     )

@@ -24,8 +24,11 @@ if str(TESTS) not in sys.path:  # lets test modules import the helper module ``h
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: takes more than a minute; deselect with -m 'not slow'")
-    config.addinivalue_line("markers", "dataset: needs ../shared/data/portraits (skipped when absent)")
+    known = {line.split(":", 1)[0].strip() for line in config.getini("markers")}
+    for line in ("slow: takes more than a minute; deselect with -m 'not slow'",
+                 "dataset: needs ../shared/data/portraits (skipped when absent)"):
+        if line.split(":", 1)[0] not in known:
+            config.addinivalue_line("markers", line)
 
 
 def resolve_model_dir() -> Path:

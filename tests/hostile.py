@@ -11,8 +11,8 @@ import functools
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -80,7 +80,7 @@ def exif_rotated() -> bytes:
 
 
 def animated_gif() -> bytes:
-    frames = [Image.fromarray(astronaut()), Image.new("RGB", (512, 512), (0, 0, 0)), Image.new("RGB", (512, 512), (255, 0, 0))]
+    frames = [Image.fromarray(astronaut())] + [Image.new("RGB", (512, 512), c) for c in [(0, 0, 0), (255, 0, 0)]]
     return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
 
 
@@ -134,7 +134,8 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "empty.jpg": lambda: b"",
     "random.jpg": lambda: np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
     "text.jpg": lambda: b"Hello, this is plain text and not a photograph.\n" * 20,
-    "page.png": lambda: b"<!DOCTYPE html><html><head><title>x</title></head><body><img src=x onerror=alert(1)></body></html>",
+    "page.png": lambda: (b"<!DOCTYPE html><html><head><title>x</title></head>"
+                         b"<body><img src=x onerror=alert(1)></body></html>"),
     "vector.jpg": lambda: (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="512" height="512">'
                            b'<circle cx="256" cy="256" r="200" fill="red"/></svg>'),
     "document.png": lambda: b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
@@ -189,7 +190,7 @@ GOOD = [c.name for c in CASES if c.ok]
 BAD = [c.name for c in CASES if not c.ok]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build(name: str) -> bytes:
     return BUILDERS[name]()
 

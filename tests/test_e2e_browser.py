@@ -151,6 +151,10 @@ def app_url(tmp_path_factory):
     """Start the Streamlit app on a free localhost port; yield its base URL; stop it."""
     if not (ROOT / "Home.py").exists():
         pytest.fail("Home.py is missing: the app entry point must exist")
+    env = _server_env()
+    model_dir = Path(env.get("AIVR_MODEL_DIR") or ROOT / "models")
+    if not (model_dir / "model_card.json").is_file():
+        _unavailable(f"no trained model in {model_dir} (train one with `make train` or set AIVR_MODEL_DIR)")
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     port = _free_port()
     cmd = [
@@ -163,7 +167,7 @@ def app_url(tmp_path_factory):
         "--server.runOnSave", "false",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=_server_env(), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
@@ -317,6 +321,17 @@ def open_tab(page, pattern: str) -> bool:
 
 
 def test_every_page_upload_and_webcam_in_chromium(page, app_url, tmp_path):
+    try:
+        _walk_the_app(page, app_url, tmp_path)
+    except BaseException:
+        try:
+            print(f"failure screenshot: {shot(page, tmp_path, 'failure')} (also in {ARTIFACTS})")
+        except Exception as exc:  # the browser may be gone; the original error matters more
+            print(f"no failure screenshot: {exc}")
+        raise
+
+
+def _walk_the_app(page, app_url, tmp_path) -> None:
     t0 = time.monotonic()
 
     # 1. Home, and the navigation to every other page
@@ -347,6 +362,10 @@ def test_every_page_upload_and_webcam_in_chromium(page, app_url, tmp_path):
     Image.fromarray(_portrait()).save(portrait, quality=92)
     before = len(VERDICT_RE.findall(main_text(page)))
     uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+    try:
+        uploader.wait_for(state="attached", timeout=60_000)
+    except Exception:
+        raise AssertionError(f"no file uploader on Prediction; visible text:\n{main_text(page)[-3000:]}") from None
     uploader.set_input_files(str(portrait))
     verdict = wait_for_new_verdict(page, before, "Prediction (upload)")
     wait_for_app_idle(page)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -79,6 +78,8 @@ def test_predict_batch_mixes_good_and_bad(clf):
         assert isinstance(res, Prediction if CASE_BY_NAME[name].ok else ImageError), name
     single = clf.predict(build("portrait.jpg"))
     assert out[0].p_ai == pytest.approx(single.p_ai, abs=1e-5)
+    assert clf.predict_batch([]) == []
+    assert all(isinstance(r, ImageError) for r in clf.predict_batch([b"", b"x"]))
 
 
 def test_load_image_on_corpus_paths(tmp_path):

@@ -100,6 +100,9 @@ def show_outcome(outcome: Outcome, card: dict | None, webcam: bool = False) -> N
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.image(outcome.picture, caption=outcome.name, output_format="JPEG", width="stretch")
+        if any(f.heatmap is not None for f in pred.faces):
+            st.caption("Heatmap (Grad-CAM): warm colours mark the regions that pushed the model towards "
+                       "'AI-generated'; blue ones did not. Coarse, and a hint rather than an explanation.")
     with right:
         st.markdown(f"{verdict_badge(pred.verdict)}&nbsp; **{pct(pred.p_ai)}** chance of AI generation",
                     unsafe_allow_html=True)
