@@ -104,7 +104,7 @@ def choose_uncertain_band(p: np.ndarray, y: np.ndarray, threshold: float, target
 
 
 def verdict(p_ai: float, band: tuple[float, float]) -> str:
-    """"ai" | "real" | "uncertain" for one calibrated probability and the band edges."""
+    """ "ai" | "real" | "uncertain" for one calibrated probability and the band edges."""
     lo, hi = band
     if p_ai >= hi:
         return "ai"

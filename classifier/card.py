@@ -38,25 +38,37 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def build_card(*, cfg: dict, augment: dict, records: list[Record], calibration: dict, threshold: float,
-               band: tuple[float, float], val_metrics: dict, history: dict, train_seconds: float) -> dict:
+def build_card(
+    *,
+    cfg: dict,
+    augment: dict,
+    records: list[Record],
+    calibration: dict,
+    threshold: float,
+    band: tuple[float, float],
+    val_metrics: dict,
+    history: dict,
+    train_seconds: float,
+) -> dict:
     return {
         "name": "AI vs Reality portrait detector",
         "version": CARD_VERSION,
         "architecture": cfg["arch"],
-        "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "input": {
             "size": cfg["input_size"],
             "pixels": "RGB uint8 values as float32 in [0, 255]; normalised inside the model",
             "preprocessing": "classifier.faces.model_input: face box x1.8 square crop (centre square if no face), "
-                             "area-resized to input size",
+            "area-resized to input size",
         },
         "calibration": calibration,
         "threshold": threshold,
         "uncertain_band": list(band),
         "validation": val_metrics,
-        "data": {"splits": "hash of source group (LFW person, SD 2.1 prompt, else file): 70/15/15",
-                 "sources": summarise(records)},
+        "data": {
+            "splits": "hash of source group (LFW person, SD 2.1 prompt, else file): 70/15/15",
+            "sources": summarise(records),
+        },
         "training": {"config": cfg, "augmentation": augment, "history": history, "seconds": round(train_seconds)},
         "known_limits": KNOWN_LIMITS,
     }

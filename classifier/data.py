@@ -77,7 +77,9 @@ def read_manifest(root: str | Path | None = None) -> list[Record]:
     out = []
     for r in rows:
         g = group_key(r["source"], r["path"])
-        out.append(Record(r["path"], r["label"], r["source"], r["generator"], r["license"], g, split_of(r["source"], g)))
+        out.append(
+            Record(r["path"], r["label"], r["source"], r["generator"], r["license"], g, split_of(r["source"], g))
+        )
     return out
 
 
@@ -86,8 +88,18 @@ def summarise(records: list[Record]) -> list[dict]:
     table: dict[tuple, dict] = {}
     for r in records:
         key = (r.label, r.source, r.generator, r.license)
-        row = table.setdefault(key, {"label": r.label, "source": r.source, "generator": r.generator,
-                                     "license": r.license, "train": 0, "val": 0, "test": 0})
+        row = table.setdefault(
+            key,
+            {
+                "label": r.label,
+                "source": r.source,
+                "generator": r.generator,
+                "license": r.license,
+                "train": 0,
+                "val": 0,
+                "test": 0,
+            },
+        )
         row[r.split] += 1
     return sorted(table.values(), key=lambda d: (d["label"], d["source"]))
 
@@ -106,7 +118,7 @@ def face_boxes(records: list[Record], images: list[np.ndarray]) -> list[Box | No
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     out: list[Box | None] = []
     dirty = False
-    for r, img in zip(records, images):
+    for r, img in zip(records, images, strict=True):
         if r.path not in cache:
             faces = detect_faces(img, max_faces=1)
             cache[r.path] = [*faces[0].as_list(), faces[0].score] if faces else None
@@ -120,13 +132,28 @@ def face_boxes(records: list[Record], images: list[np.ndarray]) -> list[Box | No
 
 def standard_inputs(images: list[np.ndarray], boxes: list[Box | None], size: int) -> np.ndarray:
     """Un-augmented model inputs (the inference preprocessing), stacked."""
-    return np.stack([model_input(img, box, size) for img, box in zip(images, boxes)])
+    return np.stack([model_input(img, box, size) for img, box in zip(images, boxes, strict=True)])
 
 
-def balanced_indices(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` indices, half from each class (with replacement in the smaller one)."""
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    half = n // 2
-    idx = np.concatenate([rng.choice(pos, half, replace=len(pos) < half), rng.choice(neg, n - half, replace=len(neg) < n - half)])
-    rng.shuffle(idx)
-    return idx
+def sampling_weights(y: np.ndarray, sources: list[str]) -> np.ndarray:
+    """Per-image probabilities: half the mass to each class, split equally between its sources.
+
+    A source's size says nothing about how hard it is, and the smallest ones
+    (CelebA-HQ's sharp, aligned celebrity photos; FLUX.1-dev) are where a
+    detector is most tempted to cheat; equal weight per source keeps them in sight.
+    """
+    y = np.asarray(y)
+    src = np.asarray(sources)
+    w = np.zeros(len(y), dtype=np.float64)
+    for label in (0, 1):
+        in_class = y == label
+        names = np.unique(src[in_class])
+        for name in names:
+            m = in_class & (src == name)
+            w[m] = 0.5 / len(names) / m.sum()
+    return w / w.sum()
+
+
+def balanced_indices(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices drawn with replacement according to ``weights`` (see ``sampling_weights``)."""
+    return rng.choice(len(weights), size=n, replace=True, p=weights)

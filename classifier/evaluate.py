@@ -79,21 +79,36 @@ def per_group(records: list[Record], y: np.ndarray, p: np.ndarray, threshold: fl
     for src in sorted({r.source for r in records}):
         m = np.array([r.source == src for r in records])
         r0 = next(r for r in records if r.source == src)
-        sources.append({"source": src, "label": r0.label, "generator": r0.generator, "n": int(m.sum()),
-                        "accuracy": float(np.mean(pred[m] == y[m].astype(bool))), "mean_p_ai": float(p[m].mean())})
+        sources.append(
+            {
+                "source": src,
+                "label": r0.label,
+                "generator": r0.generator,
+                "n": int(m.sum()),
+                "accuracy": float(np.mean(pred[m] == y[m].astype(bool))),
+                "mean_p_ai": float(p[m].mean()),
+            }
+        )
     real = y == 0
     for gen in sorted({r.generator for r in records}):
         m = np.array([r.generator == gen for r in records])
         label = next(r.label for r in records if r.generator == gen)
         both = m | real if label == "ai" else m
-        generators.append({"generator": gen, "label": label, "n": int(m.sum()),
-                           "accuracy": float(np.mean(pred[m] == y[m].astype(bool))),
-                           "roc_auc_vs_real": roc_auc(y[both], p[both]) if label == "ai" else None})
+        generators.append(
+            {
+                "generator": gen,
+                "label": label,
+                "n": int(m.sum()),
+                "accuracy": float(np.mean(pred[m] == y[m].astype(bool))),
+                "roc_auc_vs_real": roc_auc(y[both], p[both]) if label == "ai" else None,
+            }
+        )
     return sources, generators
 
 
-def evaluate(model_dir: str | Path | None = None, data: str | None = None, split: str = "test",
-             write: bool = True) -> dict:
+def evaluate(
+    model_dir: str | Path | None = None, data: str | None = None, split: str = "test", write: bool = True
+) -> dict:
     """Score ``split`` and (for the test split) write ``evaluation.json`` beside the model."""
     model_dir = Path(model_dir or model_dir_default())
     clf = load_classifier(model_dir)
@@ -108,8 +123,9 @@ def evaluate(model_dir: str | Path | None = None, data: str | None = None, split
         if name == "original":
             p_orig = p
         s = summary(y, p, clf.threshold, clf.band)
-        robustness.append({"name": name, "balanced_accuracy": s["balanced_accuracy"], "roc_auc": s["roc_auc"],
-                           "ece": s["ece"]})
+        robustness.append(
+            {"name": name, "balanced_accuracy": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"]}
+        )
         print(f"  {name:12s} balanced_acc={s['balanced_accuracy']:.4f} auc={s['roc_auc']:.4f}", flush=True)
     for row in robustness:
         row["delta_balanced_accuracy"] = row["balanced_accuracy"] - robustness[0]["balanced_accuracy"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -27,7 +27,7 @@ Image.init()
 ALLOWED_FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF") if f in Image.OPEN)
 UPLOAD_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif")
 
-ImageSource = Union[bytes, bytearray, memoryview, str, Path, Image.Image, np.ndarray, BinaryIO]
+ImageSource = bytes | bytearray | memoryview | str | Path | Image.Image | np.ndarray | BinaryIO
 
 
 def read_bytes(source: str | Path | BinaryIO) -> bytes:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -194,7 +194,9 @@ def load_classifier(model_dir: str | Path | None = None, verify: bool = True) ->
     if not path.is_file():
         raise ModelError(f"The model file {path.name} is missing; reinstall or retrain the model.")
     if verify and sha256_of(path) != card.get("sha256"):
-        raise ModelError(f"The model file {path.name} does not match the checksum in its card: it is corrupt or was replaced.")
+        raise ModelError(
+            f"The model file {path.name} does not match the checksum in its card: it is corrupt or was replaced."
+        )
     import keras
 
     try:

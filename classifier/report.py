@@ -29,41 +29,71 @@ def results_markdown(model_dir: str | Path) -> str:
     ev_path, bench_path = model_dir / "evaluation.json", model_dir / "benchmark.json"
     ev = json.loads(ev_path.read_text()) if ev_path.exists() else None
     bench = json.loads(bench_path.read_text()) if bench_path.exists() else None
-    lines = [f"Model **{card['name']} {card['version']}** ({card['architecture']}, {card['input']['size']} px input, "
-             f"trained in {card['training']['seconds'] / 60:.0f} min on CPU). "
-             f"Verdict rule: *AI-generated* when calibrated P(AI) >= {card['uncertain_band'][1]:.2f}, "
-             f"*Real* below {card['uncertain_band'][0]:.2f}, *Uncertain* in between.", ""]
+    lines = [
+        f"Model **{card['name']} {card['version']}** ({card['architecture']}, {card['input']['size']} px input, "
+        f"trained in {card['training']['seconds'] / 60:.0f} min on CPU). "
+        f"Verdict rule: *AI-generated* when calibrated P(AI) >= {card['uncertain_band'][1]:.2f}, "
+        f"*Real* below {card['uncertain_band'][0]:.2f}, *Uncertain* in between.",
+        "",
+    ]
     v = card["validation"]
     if ev:
         o = ev["overall"]
-        lines += ["| split | images | ROC-AUC | balanced accuracy | accuracy | ECE |", "|---|---|---|---|---|---|",
-                  f"| validation | {sum(s['val'] for s in card['data']['sources'])} | {_num(v['roc_auc'], 4)} | "
-                  f"{_pct(v['balanced_accuracy'])} | | {_num(v['ece'])} |",
-                  f"| test (untouched) | {o['n']} | {_num(o['roc_auc'], 4)} | {_pct(o['balanced_accuracy'])} | "
-                  f"{_pct(o['accuracy'])} | {_num(o['ece'])} |", "",
-                  "Per source (test split):", "", "| source | label | generator | images | accuracy |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {s['source']} | {s['label']} | {s['generator']} | {s['n']} | {_pct(s['accuracy'])} |"
-                  for s in ev["per_source"]]
-        lines += ["", "Robustness (test split, degraded before the pipeline):", "",
-                  "| degradation | balanced accuracy | change |", "|---|---|---|"]
-        lines += [f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts |"
-                  for r in ev["robustness"]]
+        lines += [
+            "| split | images | ROC-AUC | balanced accuracy | accuracy | ECE |",
+            "|---|---|---|---|---|---|",
+            f"| validation | {sum(s['val'] for s in card['data']['sources'])} | {_num(v['roc_auc'], 4)} | "
+            f"{_pct(v['balanced_accuracy'])} | | {_num(v['ece'])} |",
+            f"| test (untouched) | {o['n']} | {_num(o['roc_auc'], 4)} | {_pct(o['balanced_accuracy'])} | "
+            f"{_pct(o['accuracy'])} | {_num(o['ece'])} |",
+            "",
+            "Per source (test split):",
+            "",
+            "| source | label | generator | images | accuracy |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {s['source']} | {s['label']} | {s['generator']} | {s['n']} | {_pct(s['accuracy'])} |"
+            for s in ev["per_source"]
+        ]
+        lines += [
+            "",
+            "Robustness (test split, degraded before the pipeline):",
+            "",
+            "| degradation | balanced accuracy | change |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts |"
+            for r in ev["robustness"]
+        ]
         if ev.get("candidates"):
-            lines += ["", "Candidates compared on the validation split:", "",
-                      "| network | input | training steps | val ROC-AUC | val balanced accuracy | train time |",
-                      "|---|---|---|---|---|---|"]
-            lines += [f"| {c['arch']} | {c['input_size']} px | {c['steps']} | {_num(c['val_roc_auc'], 4)} | "
-                      f"{_pct(c['val_balanced_accuracy'])} | {c['train_seconds'] / 60:.0f} min |"
-                      for c in ev["candidates"]]
+            lines += [
+                "",
+                "Candidates compared on the validation split:",
+                "",
+                "| network | input | training steps | val ROC-AUC | val balanced accuracy | train time |",
+                "|---|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {c['arch']} | {c['input_size']} px | {c['steps']} | {_num(c['val_roc_auc'], 4)} | "
+                f"{_pct(c['val_balanced_accuracy'])} | {c['train_seconds'] / 60:.0f} min |"
+                for c in ev["candidates"]
+            ]
     if bench:
-        lines += ["", f"Speed ({bench['machine']}):", "", "| measure | value |", "|---|---|",
-                  f"| one 1024x768 photo, end to end, p50 / p95 | {bench['single_1024x768_ms_p50']} ms / "
-                  f"{bench['single_1024x768_ms_p95']} ms |",
-                  f"| batch throughput, 256 px portraits | {bench['batch_256px_images_per_s']} images/s |",
-                  f"| model load | {bench['model_load_seconds']} s |",
-                  f"| model file | {bench['model_file_mb']} MB |",
-                  f"| peak memory | {bench['peak_rss_mb']:.0f} MB |"]
+        lines += [
+            "",
+            f"Speed ({bench['machine']}):",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| one 1024x768 photo, end to end, p50 / p95 | {bench['single_1024x768_ms_p50']} ms / "
+            f"{bench['single_1024x768_ms_p95']} ms |",
+            f"| batch throughput, 256 px portraits | {bench['batch_256px_images_per_s']} images/s |",
+            f"| model load | {bench['model_load_seconds']} s |",
+            f"| model file | {bench['model_file_mb']} MB |",
+            f"| peak memory | {bench['peak_rss_mb']:.0f} MB |",
+        ]
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import calibration as cal
 from .augment import AugmentConfig, augment
-from .data import balanced_indices, data_dir, face_boxes, load_images, read_manifest, standard_inputs
+from .data import balanced_indices, data_dir, face_boxes, load_images, read_manifest, sampling_weights, standard_inputs
 from .metrics import roc_auc
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -37,8 +37,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int = 100
     seed: int = 1234
-    p_gray_ai: float = 0.35  # AI images: as often gray as real ones end up (LFW is 30 % of real)
-    p_gray_real: float = 0.08
+    # Gray AI images as often as real ones end up gray: LFW (all gray) is a quarter of the
+    # real samples, plus p_gray_real of the other three real sources.
+    p_gray_ai: float = 0.4
+    p_gray_real: float = 0.2
 
 
 def make_network(cfg: TrainConfig):
@@ -54,13 +56,13 @@ def make_network(cfg: TrainConfig):
     return model
 
 
-def _batches(images, boxes, y, gray, cfg: TrainConfig):
+def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
     import keras
 
     aug_cfg = AugmentConfig()
 
     class Batches(keras.utils.PyDataset):
-        """Balanced, augmented batches; batch k of epoch e is the same on every run."""
+        """Source-balanced, augmented batches; batch k of epoch e is the same on every run."""
 
         def __init__(self) -> None:
             super().__init__(workers=2, use_multiprocessing=False, max_queue_size=6)
@@ -71,7 +73,7 @@ def _batches(images, boxes, y, gray, cfg: TrainConfig):
 
         def __getitem__(self, k: int):
             rng = np.random.default_rng([cfg.seed, self.epoch, k])
-            idx = balanced_indices(y, cfg.batch_size, rng)
+            idx = balanced_indices(weights, cfg.batch_size, rng)
             xs = []
             for i in idx:
                 p_gray = cfg.p_gray_ai if y[i] == 1 else (0.0 if gray[i] else cfg.p_gray_real)
@@ -92,8 +94,11 @@ def _Progress(cfg: TrainConfig, t0: float):
         def on_train_batch_end(self, batch, logs=None):
             if (batch + 1) % 20 == 0:
                 logs = logs or {}
-                print(f"  step {batch + 1}/{cfg.steps_per_epoch} loss {logs.get('loss', float('nan')):.4f} "
-                      f"acc {logs.get('acc', float('nan')):.3f} ({time.time() - t0:.0f}s)", flush=True)
+                print(
+                    f"  step {batch + 1}/{cfg.steps_per_epoch} loss {logs.get('loss', float('nan')):.4f} "
+                    f"acc {logs.get('acc', float('nan')):.3f} ({time.time() - t0:.0f}s)",
+                    flush=True,
+                )
 
     return Progress()
 
@@ -120,8 +125,12 @@ def decision_rule(val_logits: np.ndarray, y_va: np.ndarray) -> dict:
         "uncertain_fraction": float(np.mean((p_va >= band[0]) & (p_va < band[1]))),
     }
     print("validation:", json.dumps(val_metrics), flush=True)
-    return {"calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val", "uncertain_target": UNCERTAIN_TARGET},
-            "threshold": threshold, "band": band, "validation": val_metrics}
+    return {
+        "calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val", "uncertain_target": UNCERTAIN_TARGET},
+        "threshold": threshold,
+        "band": band,
+        "validation": val_metrics,
+    }
 
 
 def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
@@ -136,8 +145,12 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
     images = load_images(val_recs, data)
     x_va = standard_inputs(images, face_boxes(val_recs, images), card["input"]["size"]).astype(np.float32)
     rule = decision_rule(logits_of(model, x_va), np.array([r.y for r in val_recs]))
-    card.update(calibration=rule["calibration"], threshold=rule["threshold"], uncertain_band=list(rule["band"]),
-                validation=rule["validation"])
+    card.update(
+        calibration=rule["calibration"],
+        threshold=rule["threshold"],
+        uncertain_band=list(rule["band"]),
+        validation=rule["validation"],
+    )
     save_model_and_card(model, card, model_dir)
     return card
 
@@ -154,7 +167,9 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     records = read_manifest(data)
     train_recs = [r for r in records if r.split == "train"]
     val_recs = [r for r in records if r.split == "val"]
-    print(f"data: {len(records)} images from {data_dir(data)}; train {len(train_recs)}, val {len(val_recs)}", flush=True)
+    print(
+        f"data: {len(records)} images from {data_dir(data)}; train {len(train_recs)}, val {len(val_recs)}", flush=True
+    )
 
     tr_images = load_images(train_recs, data)
     va_images = load_images(val_recs, data)
@@ -173,10 +188,13 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
-        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="acc"), keras.metrics.AUC(from_logits=True, name="auc")],
+        metrics=[
+            keras.metrics.BinaryAccuracy(threshold=0.0, name="acc"),
+            keras.metrics.AUC(from_logits=True, name="auc"),
+        ],
     )
     history = model.fit(
-        _batches(tr_images, tr_boxes, y_tr, gray, cfg),
+        _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, [r.source for r in train_recs]), cfg),
         epochs=cfg.epochs,
         validation_data=(x_va, y_va.astype(np.float32)),
         validation_batch_size=64,

@@ -38,11 +38,7 @@ def variants(rgb: np.ndarray) -> dict[str, object]:
     }
 
 
-# Model v1 (trained 2026-11-22) calls the grayscale astronaut AI (p_ai 0.63) and 70 % of grayscaled
-# CelebA-HQ test photos AI: a known weakness, kept visible as an xfail until a model fixes it.
-GRAY_XFAIL = pytest.mark.xfail(strict=False, reason="known weakness: grayscale sharp real portraits lean AI")
-VARIANTS = ["original_png_pixels", "jpeg_q90", "jpeg_q50", "half_scale_jpeg",
-            pytest.param("grayscale", marks=GRAY_XFAIL), "webcam_like"]
+VARIANTS = ["original_png_pixels", "jpeg_q90", "jpeg_q50", "half_scale_jpeg", "grayscale", "webcam_like"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -56,9 +52,8 @@ def test_real_portrait_is_not_called_ai(clf, astronaut, variant):
 
 
 def test_real_portrait_verdict_does_not_flip(clf, astronaut):
-    """Re-compression, resizing or webcam-like softening never turns a "real" verdict into "ai"
-    (grayscale is covered, as a known weakness, by the xfail above)."""
-    verdicts = {k: clf.predict(v).verdict for k, v in variants(astronaut).items() if k != "grayscale"}
+    """Re-compression, resizing, graying or webcam-like softening never turns "real" into "ai"."""
+    verdicts = {k: clf.predict(v).verdict for k, v in variants(astronaut).items()}
     assert not ({"ai", "real"} <= set(verdicts.values())), f"verdict flips across re-encodings: {verdicts}"
 
 
