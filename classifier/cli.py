@@ -129,8 +129,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
                      "size_mb": round(card["size_bytes"] / 1e6, 2)})
         print(json.dumps(rows[-1]))
-    out = Path(args.model_dir or model_dir_default()) / "candidates.json"
-    write_json(out, {"candidates": rows})
+    model_dir = Path(args.model_dir or model_dir_default())
+    write_json(model_dir / "candidates.json", {"candidates": rows})
+    evaluation = model_dir / "evaluation.json"
+    if evaluation.exists():  # keep the Insights page's copy in step without re-running evaluate
+        report = read_json(evaluation)
+        report["candidates"] = rows
+        write_json(evaluation, report)
     return 0
 
 

@@ -92,7 +92,7 @@ def make_model(input_size: int = 224, dropout: float = 0.2) -> keras.Model:
     return keras.Model(inputs, outputs, name="ai_vs_real_mobilenetv2")
 
 
-def make_small_cnn(input_size: int = 224, width: int = 32, dropout: float = 0.3) -> keras.Model:
+def make_small_cnn(input_size: int = 224, width: int = 16, dropout: float = 0.3) -> keras.Model:
     """Baseline trained from scratch: five conv stages, global pooling, one logit."""
     inputs = keras.Input((input_size, input_size, 3), name="pixels")
     x = _normalise(inputs)

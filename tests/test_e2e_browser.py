@@ -137,12 +137,6 @@ def _server_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONUNBUFFERED"] = "1"
-    # A development checkout may hold only the provisional model in build/quick; a clone has models/.
-    # (the same rule as tests/conftest.py: models/ once it holds a model card, else build/quick).
-    if not env.get("AIVR_MODEL_DIR") and not (ROOT / "models" / "model_card.json").is_file():
-        quick = ROOT / "build" / "quick"
-        if (quick / "model_card.json").is_file():
-            env["AIVR_MODEL_DIR"] = str(quick)
     return env
 
 
