@@ -26,6 +26,9 @@ KNOWN_LIMITS = [
     "Webcam and phone photos are not in the training data; augmentation imitates them "
     "(noise, blur, JPEG, rescaling) but cannot replace them.",
     "Calibrated on a validation split with about 30 % AI images; the probability reflects that mix.",
+    "Polished real photos are the weak spot: CelebA-HQ (real faces that were enhanced by a neural "
+    "super-resolution network when that set was made) is the least accurate source; expect retouched, "
+    "beauty-filtered or AI-upscaled real photos to be called AI more often.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 
