@@ -194,3 +194,23 @@ def test_insights_artefact_from_a_tiny_dataset(tmp_path: Path) -> None:
     write_insights(out, tmp_path, per_source=2)
     assert json.loads(out.read_text())["n_images"] == 4
     assert out.stat().st_size < 1_000_000
+
+
+def test_hostile_corpus_through_the_app(served: Path) -> None:
+    """Every file of the hostile corpus, uploaded together: one row each, an error exactly for the
+    bad ones, and no exception or traceback shown (the app keeps serving)."""
+    import hostile
+
+    files = [(c.name, hostile.build(c.name), "application/octet-stream") for c in hostile.CASES]
+    at = app("pages/prediction.py")
+    at.file_uploader[0].set_value(files)
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["File"]) == [c.name for c in hostile.CASES]
+    assert list(table["Verdict"] == "Error") == [not c.ok for c in hostile.CASES]
+    shown = " ".join(e.value for e in at.error)
+    assert "Traceback" not in shown
+    at.file_uploader[0].set_value(("astronaut.jpg", jpeg_bytes(hostile.astronaut()), "image/jpeg"))
+    at.run()  # and the next upload is served as usual
+    assert not at.exception and len(verdicts(at)) == 1

@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 
 from classifier import VERDICT_COLOURS
 
+from .state import finite as _num
+
 REAL = tuple(c / 255 for c in VERDICT_COLOURS["real"])
 AI = tuple(c / 255 for c in VERDICT_COLOURS["ai"])
 GREY = "#8a8f98"
@@ -31,14 +33,6 @@ def _fig(w: float, h: float, ncols: int = 1, nrows: int = 1, **kw: Any) -> tuple
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=8)
     return fig, axes
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if np.isfinite(v) else None
 
 
 # -- dataset -----------------------------------------------------------------------------------

@@ -7,19 +7,10 @@ returns fewer (or no) sentences.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .state import dig, num, pct
-
-
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if np.isfinite(v) else None
+from .state import finite as _f
 
 
 def _lab(row: dict) -> str:

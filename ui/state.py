@@ -127,6 +127,15 @@ def dig(obj: Any, *keys: Any, default: Any = None) -> Any:
     return obj
 
 
+def finite(x: Any) -> float | None:
+    """``x`` as a finite float, or None: artefact values may be missing, null or NaN."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
 def pct(x: Any, digits: int = 1) -> str:
     """A fraction as a percentage, or an em dash when it is missing."""
     try:
