@@ -215,25 +215,3 @@ def test_hostile_corpus_through_the_app(served: Path) -> None:
     at.run()  # and the next upload is served as usual
     assert not at.exception and len(verdicts(at)) == 1
 
-
-def test_concurrent_sessions_keep_answering(served: Path, portrait_jpeg: bytes) -> None:
-    """Several sessions at once (each its own AppTest, as the server runs each session in its own
-    thread) share the cached model and all get their verdict, rerun after rerun."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    sessions, rounds = 4, 3
-
-    def session(k: int) -> int:
-        at = app("pages/prediction.py")
-        answered = 0
-        for r in range(rounds):
-            at.file_uploader[0].set_value((f"s{k}-{r}.jpg", portrait_jpeg, "image/jpeg"))
-            at.run()
-            assert not at.exception, at.exception
-            answered += len(verdicts(at)) == 1
-        return answered
-
-    app("pages/prediction.py")  # load the model once before the sessions race for it
-    with ThreadPoolExecutor(sessions) as pool:
-        answered = list(pool.map(session, range(sessions)))
-    assert answered == [rounds] * sessions

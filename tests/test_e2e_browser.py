@@ -398,3 +398,28 @@ def _walk_the_app(page, app_url, tmp_path) -> None:
     print(f"webcam verdict: {verdict!r}")
     shot(page, tmp_path, "prediction-webcam")
     print(f"browser test took {time.monotonic() - t0:.1f} s; screenshots in {tmp_path} and {ARTIFACTS}")
+
+
+def test_concurrent_sessions_on_the_real_server(browser, app_url, tmp_path):
+    """Several browser sessions upload at the same moment, in two rounds (each round a fresh page
+    load, so a fresh session): the server, with one cached model shared by all sessions, answers
+    every one of them, with no exception shown anywhere."""
+    sessions, rounds = 4, 2
+    portrait = tmp_path / "astronaut.jpg"
+    Image.fromarray(_portrait()).save(portrait, quality=92)
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 1000}) for _ in range(sessions)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for r in range(rounds):
+            for pg in pages:
+                pg.set_default_timeout(60_000)
+                pg.goto(app_url + "/prediction")
+                wait_for_app_idle(pg)
+            before = [len(VERDICT_RE.findall(main_text(pg))) for pg in pages]
+            for pg in pages:  # all uploads go out before any answer is awaited
+                pg.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(portrait))
+            for k, pg in enumerate(pages):
+                wait_for_new_verdict(pg, before[k], f"session {k}, round {r}")
+    finally:
+        for c in contexts:
+            c.close()
