@@ -158,7 +158,6 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
 def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR) -> dict:
     """Train, calibrate on validation, save model + card in ``out_dir``; return the card."""
     import keras
-    import tensorflow as tf
 
     from .card import build_card, save_model_and_card
 
@@ -201,7 +200,6 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         verbose=2,
         callbacks=[_Progress(cfg, t0)],
     )
-    del tf  # imported for its side effect of initialising the runtime before Keras
 
     rule = decision_rule(logits_of(model, x_va), y_va)
     card = build_card(

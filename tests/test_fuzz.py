@@ -119,40 +119,23 @@ def test_fuzz_arbitrary_bytes():
     assert peak_rss_mb() - before < PEAK_RSS_GROWTH_MB
 
 
-def test_fuzz_mutated_jpeg():
-    """Mutated baseline and progressive JPEGs: an image or an ImageError, nothing else."""
+MUTATED = {  # what is mutated, and the contract label check_contract reports it under
+    "jpeg": (["jpeg", "progressive_jpeg"], "jpeg"),  # baseline and progressive JPEGs
+    "png": (["png"], "png"),  # bad CRCs, chunk lengths, IHDR fields
+    "other": (["gif", "webp", "tiff", "bmp"], "other"),
+}
+
+
+@pytest.mark.parametrize("family", sorted(MUTATED))
+def test_fuzz_mutated_files(family):
+    """Mutated valid files of each format family: an image or an ImageError, nothing else."""
+    seeds, label = MUTATED[family]
     before = peak_rss_mb()
 
     @FUZZ
-    @given(st.sampled_from(["jpeg", "progressive_jpeg"]).flatmap(lambda k: mutated(SEEDS[k])))
+    @given(st.sampled_from(seeds).flatmap(lambda k: mutated(SEEDS[k])))
     def run(data):
-        check_contract(data, "jpeg")
-
-    run()
-    assert peak_rss_mb() - before < PEAK_RSS_GROWTH_MB
-
-
-def test_fuzz_mutated_png():
-    """Mutated PNGs (bad CRCs, chunk lengths, IHDR fields): an image or an ImageError."""
-    before = peak_rss_mb()
-
-    @FUZZ
-    @given(mutated(SEEDS["png"]))
-    def run(data):
-        check_contract(data, "png")
-
-    run()
-    assert peak_rss_mb() - before < PEAK_RSS_GROWTH_MB
-
-
-def test_fuzz_mutated_other_formats():
-    """Mutated GIF, WebP, TIFF and BMP files: an image or an ImageError."""
-    before = peak_rss_mb()
-
-    @FUZZ
-    @given(st.sampled_from(["gif", "webp", "tiff", "bmp"]).flatmap(lambda k: mutated(SEEDS[k])))
-    def run(data):
-        check_contract(data, "other")
+        check_contract(data, label)
 
     run()
     assert peak_rss_mb() - before < PEAK_RSS_GROWTH_MB
