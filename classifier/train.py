@@ -24,6 +24,7 @@ from .metrics import roc_auc
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 UNCERTAIN_TARGET = 0.99  # each confident verdict should be right this often on validation
+THRESHOLD_RULE = "maximise the worst per-source accuracy on validation; ties by balanced accuracy"
 
 
 @dataclass(frozen=True)
@@ -112,21 +113,35 @@ def logits_of(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate([model(x[i : i + batch], training=False).numpy().ravel() for i in range(0, len(x), batch)])
 
 
-def decision_rule(val_logits: np.ndarray, y_va: np.ndarray) -> dict:
+def per_source_accuracy(sources: list[str], y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    """Accuracy per source at ``threshold``: the aggregate hides the one source that fails."""
+    src = np.array(sources)
+    return {s: float(np.mean((p[src == s] >= threshold) == y[src == s].astype(bool))) for s in sorted(set(sources))}
+
+
+def decision_rule(val_logits: np.ndarray, y_va: np.ndarray, val_sources: list[str]) -> dict:
     """Calibration, threshold and uncertain band, all fitted on the validation split."""
     a, b = cal.fit_platt(val_logits, y_va)
     p_va = cal.calibrate(val_logits, a, b)
-    threshold = cal.choose_threshold(p_va, y_va)
+    threshold = cal.choose_threshold(p_va, y_va, np.array(val_sources))
     band = cal.choose_uncertain_band(p_va, y_va, threshold, UNCERTAIN_TARGET)
     val_metrics = {
         "roc_auc": roc_auc(y_va, p_va),
         "balanced_accuracy": cal.balanced_accuracy(y_va, p_va >= threshold),
         "ece": cal.expected_calibration_error(p_va, y_va),
         "uncertain_fraction": float(np.mean((p_va >= band[0]) & (p_va < band[1]))),
+        "per_source_accuracy": per_source_accuracy(val_sources, y_va, p_va, threshold),
     }
     print("validation:", json.dumps(val_metrics), flush=True)
     return {
-        "calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val", "uncertain_target": UNCERTAIN_TARGET},
+        "calibration": {
+            "method": "platt",
+            "a": a,
+            "b": b,
+            "fitted_on": "val",
+            "uncertain_target": UNCERTAIN_TARGET,
+            "threshold_rule": THRESHOLD_RULE,
+        },
         "threshold": threshold,
         "band": band,
         "validation": val_metrics,
@@ -144,7 +159,7 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
     val_recs = [r for r in read_manifest(data) if r.split == "val"]
     images = load_images(val_recs, data)
     x_va = standard_inputs(images, face_boxes(val_recs, images), card["input"]["size"]).astype(np.float32)
-    rule = decision_rule(logits_of(model, x_va), np.array([r.y for r in val_recs]))
+    rule = decision_rule(logits_of(model, x_va), np.array([r.y for r in val_recs]), [r.source for r in val_recs])
     card.update(
         calibration=rule["calibration"],
         threshold=rule["threshold"],
@@ -201,7 +216,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         callbacks=[_Progress(cfg, t0)],
     )
 
-    rule = decision_rule(logits_of(model, x_va), y_va)
+    rule = decision_rule(logits_of(model, x_va), y_va, [r.source for r in val_recs])
     card = build_card(
         cfg=dataclasses.asdict(cfg),
         augment=dataclasses.asdict(AugmentConfig()),

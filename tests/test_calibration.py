@@ -163,3 +163,37 @@ def test_shipped_card_rule_is_consistent(clf):
     assert 0.0 < lo <= clf.threshold <= hi < 1.0
     assert clf.a > 0
     assert clf.verdict_for(hi) == "ai" and clf.verdict_for(max(0.0, lo - 1e-6)) == "real"
+
+
+def test_threshold_with_groups_protects_the_worst_group():
+    """A small hard group is not outvoted: the cut maximises the worst group's accuracy.
+
+    Group "big" has 900 real below 0.3 and 900 AI spread over 0.25-1; group "hard" has
+    100 real spread over 0.3-0.7. Balanced accuracy cuts near 0.3 and gets "hard" all
+    wrong; the worst-group rule meets where both groups score alike (about t = 0.6).
+    """
+    rng = np.random.default_rng(3)
+    p = np.r_[rng.uniform(0.0, 0.3, 900), rng.uniform(0.25, 1.0, 900), rng.uniform(0.3, 0.7, 100)]
+    y = np.r_[np.zeros(900), np.ones(900), np.zeros(100)]
+    groups = np.array(["big"] * 1800 + ["hard"] * 100)
+    t_bal = cal.choose_threshold(p, y)
+    t_grp = cal.choose_threshold(p, y, groups)
+
+    def worst(t: float) -> float:
+        return min(np.mean((p[groups == g] >= t) == y[groups == g]) for g in ("big", "hard"))
+
+    assert worst(t_grp) == pytest.approx(max(worst(t) for t in np.linspace(0.05, 0.95, 181)))
+    assert t_bal < 0.4 and worst(t_bal) < 0.3
+    assert 0.55 <= t_grp <= 0.65 and worst(t_grp) > 0.7
+
+
+def test_threshold_with_one_group_equals_plain_rule():
+    """With a single group the worst-group rule is the balanced-accuracy rule."""
+    rng = np.random.default_rng(4)
+    y = (rng.random(2000) < 0.4).astype(int)
+    p = np.clip(rng.normal(0.3 + 0.35 * y, 0.15), 0, 1)
+    plain = cal.choose_threshold(p, y)
+    grouped = cal.choose_threshold(p, y, np.zeros(2000))
+    # one group: worst = plain accuracy, which may pick a different cut than balanced accuracy,
+    # but never a worse accuracy
+    assert np.mean((p >= grouped) == y) >= np.mean((p >= plain) == y) - 1e-12
