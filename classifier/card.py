@@ -26,8 +26,9 @@ KNOWN_LIMITS = [
     "Webcam and phone photos are not in the training data; augmentation imitates them "
     "(noise, blur, JPEG, rescaling) but cannot replace them.",
     "Calibrated on a validation split with about 30 % AI images; the probability reflects that mix.",
-    "Polished real photos are the weak spot: CelebA-HQ (real faces that were enhanced by a neural "
-    "super-resolution network when that set was made) is the least accurate source; expect retouched, "
+    "Polished real photos are the weak spot. The real source named CelebA-HQ holds, by eye, aligned "
+    "Flickr-style portraits (children included) much like FFHQ, the photo set StyleGAN2 learned to imitate; "
+    "it and StyleGAN2 are the two least accurate sources and are confused with each other. Expect retouched, "
     "beauty-filtered or AI-upscaled real photos to be called AI more often.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]

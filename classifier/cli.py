@@ -123,9 +123,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for d in args.dirs:
         card = read_json(Path(d) / "model_card.json")
         cfg = card["training"]["config"]
+        per_source = card["validation"].get("per_source_accuracy")  # absent in cards from before the rule
         rows.append({"arch": card["architecture"], "val_roc_auc": card["validation"]["roc_auc"],
                      "val_balanced_accuracy": card["validation"]["balanced_accuracy"],
-                     "val_ece": card["validation"]["ece"], "steps": cfg["epochs"] * cfg["steps_per_epoch"],
+                     "val_ece": card["validation"]["ece"],
+                     "val_worst_source_accuracy": min(per_source.values()) if per_source else None,
+                     "steps": cfg["epochs"] * cfg["steps_per_epoch"],
                      "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
                      "size_mb": round(card["size_bytes"] / 1e6, 2)})
         print(json.dumps(rows[-1]))

@@ -139,7 +139,7 @@ def sampling_weights(y: np.ndarray, sources: list[str]) -> np.ndarray:
     """Per-image probabilities: half the mass to each class, split equally between its sources.
 
     A source's size says nothing about how hard it is, and the smallest ones
-    (CelebA-HQ's sharp, aligned celebrity photos; FLUX.1-dev) are where a
+    (the sharp, aligned FFHQ-style portraits named CelebA-HQ; FLUX.1-dev) are where a
     detector is most tempted to cheat; equal weight per source keeps them in sight.
     """
     y = np.asarray(y)

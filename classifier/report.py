@@ -72,12 +72,14 @@ def results_markdown(model_dir: str | Path) -> str:
                 "",
                 "Candidates compared on the validation split:",
                 "",
-                "| network | input | training steps | val ROC-AUC | val balanced accuracy | train time |",
-                "|---|---|---|---|---|---|",
+                "| network | input | training steps | val ROC-AUC | val balanced accuracy | val worst source "
+                "| train time |",
+                "|---|---|---|---|---|---|---|",
             ]
             lines += [
                 f"| {c['arch']} | {c['input_size']} px | {c['steps']} | {_num(c['val_roc_auc'], 4)} | "
-                f"{_pct(c['val_balanced_accuracy'])} | {c['train_seconds'] / 60:.0f} min |"
+                f"{_pct(c['val_balanced_accuracy'])} | {_pct(c.get('val_worst_source_accuracy'))} | "
+                f"{c['train_seconds'] / 60:.0f} min |"
                 for c in ev["candidates"]
             ]
     if bench:

@@ -31,7 +31,7 @@ THRESHOLD_RULE = "maximise the worst per-source accuracy on validation; ties by 
 class TrainConfig:
     arch: str = "mobilenetv2"  # or "small_cnn" (from scratch, the baseline)
     input_size: int = 224
-    epochs: int = 5
+    epochs: int = 8
     steps_per_epoch: int = 160
     batch_size: int = 32
     learning_rate: float = 4e-4
