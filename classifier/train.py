@@ -152,7 +152,7 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
     """Refit the decision rule of a trained model on validation and rewrite its card."""
     import keras
 
-    from .card import CARD_FILE, MODEL_FILE, read_json, save_model_and_card
+    from .card import CARD_FILE, KNOWN_LIMITS, MODEL_FILE, read_json, save_model_and_card
 
     card = read_json(model_dir / CARD_FILE)
     model = keras.saving.load_model(model_dir / MODEL_FILE, compile=False, safe_mode=True)
@@ -165,6 +165,7 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
         threshold=rule["threshold"],
         uncertain_band=list(rule["band"]),
         validation=rule["validation"],
+        known_limits=list(KNOWN_LIMITS),  # what we know of the model's weak spots grows after training
     )
     save_model_and_card(model, card, model_dir)
     return card
