@@ -74,6 +74,12 @@ def to_gray(img: np.ndarray) -> np.ndarray:
     return np.repeat(g[:, :, None], 3, axis=2)
 
 
+def is_gray(img: np.ndarray) -> bool:
+    """True when the three channels agree (within JPEG noise) on a sparse grid of pixels."""
+    s = img[::4, ::4].astype(np.int16)
+    return bool(np.abs(s[:, :, 0] - s[:, :, 1]).max() <= 2 and np.abs(s[:, :, 1] - s[:, :, 2]).max() <= 2)
+
+
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     """Encode and decode as JPEG at ``quality`` (used by augmentation and robustness tests)."""
     ok, enc = cv2.imencode(".jpg", img[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])

@@ -70,6 +70,12 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     return float((tpr + tnr) / 2)
 
 
+def accuracy_by_group(p: np.ndarray, y: np.ndarray, groups: np.ndarray, threshold: float) -> dict[str, float]:
+    """Accuracy of ``p >= threshold`` within each group (e.g. source): the aggregate hides the one that fails."""
+    p, y, groups = np.asarray(p, np.float64), np.asarray(y).astype(bool), np.asarray(groups)
+    return {str(g): float(np.mean((p[groups == g] >= threshold) == y[groups == g])) for g in np.unique(groups)}
+
+
 def choose_threshold(p: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> float:
     """The cut on calibrated p_ai, chosen on validation.
 
@@ -85,9 +91,7 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, groups: np.ndarray | None = N
     if groups is None:
         keep = np.isclose(bal, bal.max())
     else:
-        groups = np.asarray(groups)
-        masks = [groups == g for g in np.unique(groups)]
-        worst = np.array([min(np.mean((p[m] >= t) == y[m]) for m in masks) for t in grid])
+        worst = np.array([min(accuracy_by_group(p, y, groups, t).values()) for t in grid])
         keep = np.isclose(worst, worst.max())
         keep &= np.isclose(bal, bal[keep].max())
     candidates = grid[keep]

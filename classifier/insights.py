@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .augment import is_gray
 from .data import REPO_ROOT, Record, data_dir, dataset_available, read_manifest
 from .images import load_image
 
@@ -30,7 +31,6 @@ INSIGHTS_FILE = "insights.json"
 DEFAULT_OUT = REPO_ROOT / "models" / INSIGHTS_FILE
 SPECTRUM_SIDE = 256  # images are resized to this before the FFT, so every source is compared alike
 SPECTRUM_OUT = 128  # the stored mean spectrum is block-averaged down to this (keeps the JSON small)
-GRAY_TOLERANCE = 3.0  # mean |R-G|+|G-B| below this: the image carries no colour
 STATS = ("sharpness", "colourfulness", "jpeg_kb")
 
 
@@ -49,11 +49,6 @@ def colourfulness(rgb: np.ndarray) -> float:
     r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
     rg, yb = r - g, 0.5 * (r + g) - b
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-
-
-def is_gray(rgb: np.ndarray) -> bool:
-    a = rgb.astype(np.int16)
-    return float(np.abs(a[..., 0] - a[..., 1]).mean() + np.abs(a[..., 1] - a[..., 2]).mean()) < GRAY_TOLERANCE
 
 
 def log_spectrum(gray: np.ndarray, side: int = SPECTRUM_SIDE) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import calibration as cal
-from .augment import AugmentConfig, augment
+from .augment import AugmentConfig, augment, is_gray
 from .data import balanced_indices, data_dir, face_boxes, load_images, read_manifest, sampling_weights, standard_inputs
 from .metrics import roc_auc
 
@@ -104,19 +104,8 @@ def _Progress(cfg: TrainConfig, t0: float):
     return Progress()
 
 
-def is_gray(img: np.ndarray) -> bool:
-    s = img[::4, ::4].astype(np.int16)
-    return bool(np.abs(s[:, :, 0] - s[:, :, 1]).max() <= 2 and np.abs(s[:, :, 1] - s[:, :, 2]).max() <= 2)
-
-
 def logits_of(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate([model(x[i : i + batch], training=False).numpy().ravel() for i in range(0, len(x), batch)])
-
-
-def per_source_accuracy(sources: list[str], y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
-    """Accuracy per source at ``threshold``: the aggregate hides the one source that fails."""
-    src = np.array(sources)
-    return {s: float(np.mean((p[src == s] >= threshold) == y[src == s].astype(bool))) for s in sorted(set(sources))}
 
 
 def decision_rule(val_logits: np.ndarray, y_va: np.ndarray, val_sources: list[str]) -> dict:
@@ -130,7 +119,7 @@ def decision_rule(val_logits: np.ndarray, y_va: np.ndarray, val_sources: list[st
         "balanced_accuracy": cal.balanced_accuracy(y_va, p_va >= threshold),
         "ece": cal.expected_calibration_error(p_va, y_va),
         "uncertain_fraction": float(np.mean((p_va >= band[0]) & (p_va < band[1]))),
-        "per_source_accuracy": per_source_accuracy(val_sources, y_va, p_va, threshold),
+        "per_source_accuracy": cal.accuracy_by_group(p_va, y_va, np.array(val_sources), threshold),
     }
     print("validation:", json.dumps(val_metrics), flush=True)
     return {
