@@ -84,15 +84,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 1 if failures == len(files) else 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def train_config(args: argparse.Namespace):
+    """The TrainConfig a ``train`` command line asks for: defaults, then the flags given."""
     import dataclasses
 
-    from .train import MODELS_DIR, TrainConfig, train
+    from .train import TrainConfig
 
-    overrides = {k: v for k, v in {"arch": args.arch, "epochs": args.epochs, "steps_per_epoch": args.steps,
-                                    "input_size": args.input_size, "seed": args.seed}.items() if v is not None}
-    cfg = dataclasses.replace(TrainConfig(), **overrides)
-    train(cfg, data=args.data, out_dir=Path(args.out) if args.out else MODELS_DIR)
+    given = {"arch": args.arch, "epochs": args.epochs, "steps_per_epoch": args.steps, "input_size": args.input_size,
+             "seed": args.seed, "freeze_through": args.freeze_through, "ema_momentum": args.ema}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
+    if overrides.get("freeze_through") == "none" or scratch:
+        overrides["freeze_through"] = None  # nothing pretrained to keep
+    return dataclasses.replace(TrainConfig(), **overrides)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import MODELS_DIR, train
+
+    train(train_config(args), data=args.data, out_dir=Path(args.out) if args.out else MODELS_DIR)
     return 0
 
 
@@ -129,6 +139,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                      "val_ece": card["validation"]["ece"],
                      "val_worst_source_accuracy": min(per_source.values()) if per_source else None,
                      "steps": cfg["epochs"] * cfg["steps_per_epoch"],
+                     "frozen_through": cfg.get("freeze_through"),
                      "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
                      "size_mb": round(card["size_bytes"] / 1e6, 2)})
         print(json.dumps(rows[-1]))
@@ -192,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, default=None, help="steps per epoch")
     s.add_argument("--input-size", type=int, default=None)
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--freeze-through", default=None,
+                   help="freeze backbone layers up to this layer name ('none': train every layer)")
+    s.add_argument("--ema", type=float, default=None, help="ship a moving average of the weights (momentum)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("calibrate", help="refit calibration, threshold and uncertain band on validation")

@@ -111,6 +111,26 @@ def make_small_cnn(input_size: int = 224, width: int = 16, dropout: float = 0.3)
     return keras.Model(inputs, outputs, name="ai_vs_real_small_cnn")
 
 
+def freeze_through(model: keras.Model, last_layer: str | None) -> int:
+    """Freeze every layer up to and including ``last_layer``; return how many.
+
+    Why: the first blocks hold generic edge and colour filters. Keeping them at
+    their ImageNet values leaves fewer weights to memorise the few hundred images
+    of a small source, and skipping their gradients makes a step ~40% cheaper on
+    CPU, so the same time buys more steps. Frozen BatchNorm layers run in
+    inference mode (Keras does that for ``trainable=False``).
+    """
+    if last_layer is None:
+        return 0
+    names = [layer.name for layer in model.layers]
+    if last_layer not in names:
+        raise ValueError(f"no layer named {last_layer!r} to freeze through")
+    k = names.index(last_layer) + 1
+    for layer in model.layers[:k]:
+        layer.trainable = False
+    return k
+
+
 def load_imagenet_weights(model: keras.Model, weights: dict) -> int:
     """Copy ported ImageNet weights into every layer of ``model`` that has a match."""
     n = 0

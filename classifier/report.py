@@ -22,6 +22,10 @@ def _num(v: float | None, digits: int = 3) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
+def _frozen(last_layer: str | None) -> str:
+    return f"stem to {last_layer}" if last_layer else "none"
+
+
 def results_markdown(model_dir: str | Path) -> str:
     """The README's results block for the model in ``model_dir``."""
     model_dir = Path(model_dir)
@@ -72,12 +76,13 @@ def results_markdown(model_dir: str | Path) -> str:
                 "",
                 "Candidates compared on the validation split:",
                 "",
-                "| network | input | training steps | val ROC-AUC | val balanced accuracy | val worst source "
-                "| train time |",
-                "|---|---|---|---|---|---|---|",
+                "| network | frozen layers | input | training steps | val ROC-AUC | val balanced accuracy "
+                "| val worst source | train time |",
+                "|---|---|---|---|---|---|---|---|",
             ]
             lines += [
-                f"| {c['arch']} | {c['input_size']} px | {c['steps']} | {_num(c['val_roc_auc'], 4)} | "
+                f"| {c['arch']} | {_frozen(c.get('frozen_through'))} | {c['input_size']} px | {c['steps']} | "
+                f"{_num(c['val_roc_auc'], 4)} | "
                 f"{_pct(c['val_balanced_accuracy'])} | {_pct(c.get('val_worst_source_accuracy'))} | "
                 f"{c['train_seconds'] / 60:.0f} min |"
                 for c in ev["candidates"]

@@ -31,12 +31,18 @@ THRESHOLD_RULE = "maximise the worst per-source accuracy on validation; ties by 
 class TrainConfig:
     arch: str = "mobilenetv2"  # or "small_cnn" (from scratch, the baseline)
     input_size: int = 224
-    epochs: int = 8
+    epochs: int = 12
     steps_per_epoch: int = 160
     batch_size: int = 32
     learning_rate: float = 4e-4
     weight_decay: float = 1e-4
     warmup_steps: int = 100
+    # Keep the stem and first three blocks at ImageNet values: on validation this beat a full
+    # fine-tune (worst source tied, balanced accuracy 0.981 vs 0.977) and each step is cheaper.
+    freeze_through: str | None = "block3_add"
+    # Keep an exponential moving average of the weights and ship it instead of the last step's;
+    # None ships the last step's weights.
+    ema_momentum: float | None = None
     seed: int = 1234
     # Gray AI images as often as real ones end up gray: LFW (all gray) is a quarter of the
     # real samples, plus p_gray_real of the other three real sources.
@@ -45,7 +51,7 @@ class TrainConfig:
 
 
 def make_network(cfg: TrainConfig):
-    from .model import load_imagenet_weights, make_model, make_small_cnn
+    from .model import freeze_through, load_imagenet_weights, make_model, make_small_cnn
 
     if cfg.arch == "small_cnn":
         return make_small_cnn(cfg.input_size)
@@ -54,6 +60,8 @@ def make_network(cfg: TrainConfig):
     model = make_model(cfg.input_size)
     n = load_imagenet_weights(model, keras_weights_from_torch(read_legacy_torch_state_dict(default_checkpoint_path())))
     print(f"loaded ImageNet weights into {n} layers", flush=True)
+    if cfg.freeze_through:
+        print(f"froze the first {freeze_through(model, cfg.freeze_through)} layers", flush=True)
     return model
 
 
@@ -190,7 +198,10 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         0.0, total - cfg.warmup_steps, alpha=0.02, warmup_target=cfg.learning_rate, warmup_steps=cfg.warmup_steps
     )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+        optimizer=keras.optimizers.AdamW(
+            schedule, weight_decay=cfg.weight_decay, use_ema=cfg.ema_momentum is not None,
+            ema_momentum=cfg.ema_momentum or 0.99,
+        ),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[
             keras.metrics.BinaryAccuracy(threshold=0.0, name="acc"),

@@ -1,0 +1,54 @@
+"""Network builders: freezing the first layers keeps them exactly as loaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from classifier.model import freeze_through, make_small_cnn  # noqa: E402
+
+
+def test_freeze_through_marks_a_prefix_of_layers() -> None:
+    model = make_small_cnn(32, width=4)
+    names = [layer.name for layer in model.layers]
+    k = freeze_through(model, "bn1a")
+    assert k == names.index("bn1a") + 1
+    assert [layer.trainable for layer in model.layers] == [False] * k + [True] * (len(names) - k)
+
+
+def test_freeze_through_nothing_or_an_unknown_layer() -> None:
+    model = make_small_cnn(32, width=4)
+    assert freeze_through(model, None) == 0
+    assert all(layer.trainable for layer in model.layers)
+    with pytest.raises(ValueError, match="no layer named"):
+        freeze_through(model, "no_such_layer")
+
+
+def test_a_training_step_leaves_frozen_weights_and_batchnorm_statistics_alone() -> None:
+    keras.utils.set_random_seed(0)
+    model = make_small_cnn(32, width=4)
+    k = freeze_through(model, "bn0b")  # includes BatchNorm moving statistics
+    frozen = {w.path: w.numpy() for layer in model.layers[:k] for w in layer.weights}
+    trained = {w.path: w.numpy() for w in model.get_layer("conv2a").weights}
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    model.train_on_batch(rng.uniform(0, 255, (8, 32, 32, 3)).astype("float32"), rng.integers(0, 2, 8).astype("float32"))
+    assert frozen, "expected the frozen layers to hold weights"
+    for layer in model.layers[:k]:
+        for w in layer.weights:
+            np.testing.assert_array_equal(w.numpy(), frozen[w.path], err_msg=w.path)
+    assert any(not np.array_equal(w.numpy(), trained[w.path]) for w in model.get_layer("conv2a").weights)
+
+
+def test_train_command_line_freezes_the_backbone_by_default_but_not_a_scratch_cnn() -> None:
+    from classifier.cli import build_parser, train_config
+
+    def cfg(*argv: str):
+        return train_config(build_parser().parse_args(["train", *argv]))
+
+    assert cfg().freeze_through == "block3_add"
+    assert cfg("--freeze-through", "none").freeze_through is None
+    assert cfg("--freeze-through", "block6_add", "--epochs", "3").freeze_through == "block6_add"
+    assert cfg("--arch", "small_cnn").freeze_through is None
