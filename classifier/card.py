@@ -90,6 +90,17 @@ def save_model_and_card(model, card: dict, out_dir: Path) -> None:
     card["model_file"] = MODEL_FILE
     card["sha256"] = sha256_of(path)
     card["size_bytes"] = path.stat().st_size
+    save_lite(bare, card, out_dir)
+
+
+def save_lite(model, card: dict, out_dir: Path) -> None:
+    """Write the TensorFlow Lite copy inference runs on, record its checksum, and save the card."""
+    from .lite import LITE_FILE, to_tflite
+
+    path = out_dir / LITE_FILE
+    path.write_bytes(to_tflite(model))
+    card["lite_file"] = LITE_FILE
+    card["lite_sha256"] = sha256_of(path)
     write_json(out_dir / CARD_FILE, card)
 
 

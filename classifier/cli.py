@@ -114,6 +114,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """(Re)write the TensorFlow Lite copy of a model folder's Keras model and record it in the card."""
+    from .card import save_lite
+    from .predictor import load_classifier, model_dir_default
+
+    model_dir = Path(args.model_dir or model_dir_default())
+    clf = load_classifier(model_dir)  # checks the Keras file against the card first
+    save_lite(clf.model, clf.card, model_dir)
+    print(f"wrote {model_dir / clf.card['lite_file']}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
@@ -124,27 +136,48 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def candidate_row(card: dict) -> dict:
+    """One line of the candidates table: a trained model's validation results and recipe, from its card."""
+    cfg = card["training"]["config"]
+    per_source = card["validation"].get("per_source_accuracy")  # absent in cards from before the rule
+    return {"arch": card["architecture"], "val_roc_auc": card["validation"]["roc_auc"],
+            "val_balanced_accuracy": card["validation"]["balanced_accuracy"],
+            "val_ece": card["validation"]["ece"],
+            "val_worst_source_accuracy": min(per_source.values()) if per_source else None,
+            "steps": cfg["epochs"] * cfg["steps_per_epoch"],
+            "frozen_through": cfg.get("freeze_through"),
+            "ema": cfg.get("ema_momentum"),
+            "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
+            "size_mb": round(card["size_bytes"] / 1e6, 2)}
+
+
+def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` then ``new``; a new row replaces an old one of the same run (recipe and training time).
+
+    Lets a later session add its experiments without the earlier candidates' folders, which are
+    build outputs and not kept.
+    """
+    def run(row: dict) -> tuple:
+        return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row["input_size"],
+                row["train_seconds"])
+
+    fresh = {run(r) for r in new}
+    return [r for r in old if run(r) not in fresh] + new
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Record the candidates' validation results (from their cards) beside the shipped model."""
     from .card import read_json, write_json
     from .predictor import model_dir_default
 
-    rows = []
-    for d in args.dirs:
-        card = read_json(Path(d) / "model_card.json")
-        cfg = card["training"]["config"]
-        per_source = card["validation"].get("per_source_accuracy")  # absent in cards from before the rule
-        rows.append({"arch": card["architecture"], "val_roc_auc": card["validation"]["roc_auc"],
-                     "val_balanced_accuracy": card["validation"]["balanced_accuracy"],
-                     "val_ece": card["validation"]["ece"],
-                     "val_worst_source_accuracy": min(per_source.values()) if per_source else None,
-                     "steps": cfg["epochs"] * cfg["steps_per_epoch"],
-                     "frozen_through": cfg.get("freeze_through"),
-                     "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
-                     "size_mb": round(card["size_bytes"] / 1e6, 2)})
-        print(json.dumps(rows[-1]))
+    rows = [candidate_row(read_json(Path(d) / "model_card.json")) for d in args.dirs]
+    for row in rows:
+        print(json.dumps(row))
     model_dir = Path(args.model_dir or model_dir_default())
-    write_json(model_dir / "candidates.json", {"candidates": rows})
+    path = model_dir / "candidates.json"
+    if args.keep and path.exists():
+        rows = merge_candidates(read_json(path)["candidates"], rows)
+    write_json(path, {"candidates": rows})
     evaluation = model_dir / "evaluation.json"
     if evaluation.exists():  # keep the Insights page's copy in step without re-running evaluate
         report = read_json(evaluation)
@@ -217,8 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="test", choices=["val", "test"])
     s.set_defaults(func=cmd_evaluate)
 
+    s = sub.add_parser("export", help="write the TensorFlow Lite copy of the model that verdicts run on")
+    s.set_defaults(func=cmd_export)
+
     s = sub.add_parser("compare", help="write models/candidates.json from the cards of trained candidates")
     s.add_argument("dirs", nargs="+", help="folders holding a model_card.json each")
+    s.add_argument("--keep", action="store_true",
+                   help="keep the candidates already recorded (their folders may be gone) and add these")
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("report", help="print (or --write into README.md) the results tables")

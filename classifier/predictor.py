@@ -64,10 +64,11 @@ class Prediction:
 class Classifier:
     """A trained network plus the calibration and decision rule from its card."""
 
-    def __init__(self, model, card: dict) -> None:
+    def __init__(self, model, card: dict, lite=None) -> None:
         import tensorflow as tf
 
-        self.model = model
+        self.model = model  # Keras: the source of truth, and what Grad-CAM differentiates
+        self.lite = lite  # LiteNetwork with the same weights, or None: what computes verdicts when present
         self.card = card
         self.input_size = int(card["input"]["size"])
         self.a = float(card["calibration"]["a"])
@@ -86,6 +87,8 @@ class Classifier:
             x = x[None]
         if len(x) == 0:
             return np.zeros(0)
+        if self.lite is not None:
+            return self.lite(x)
         return self._forward(x).numpy().ravel().astype(np.float64)
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
@@ -186,21 +189,42 @@ def load_card(model_dir: str | Path | None = None) -> dict:
         raise ModelError(f"The model card ({path.name}) is corrupt; reinstall or retrain the model.") from None
 
 
-def load_classifier(model_dir: str | Path | None = None, verify: bool = True) -> Classifier:
-    """Load the model in ``model_dir`` (default: ``models/``) safely, checking its checksum."""
-    model_dir = Path(model_dir or model_dir_default())
-    card = load_card(model_dir)
-    path = model_dir / card.get("model_file", "model.keras")
+def _verified(model_dir: Path, name: str, checksum: str | None, verify: bool) -> Path:
+    """The path of a file the card names, once it exists and (if ``verify``) matches its checksum."""
+    path = model_dir / name
     if not path.is_file():
         raise ModelError(f"The model file {path.name} is missing; reinstall or retrain the model.")
-    if verify and sha256_of(path) != card.get("sha256"):
+    if verify and sha256_of(path) != checksum:
         raise ModelError(
             f"The model file {path.name} does not match the checksum in its card: it is corrupt or was replaced."
         )
+    return path
+
+
+def load_classifier(model_dir: str | Path | None = None, verify: bool = True) -> Classifier:
+    """Load the model in ``model_dir`` (default: ``models/``) safely, checking its checksums.
+
+    Verdicts come from the TensorFlow Lite copy when the card names one (faster on a CPU),
+    else from the Keras model, which is always loaded: Grad-CAM needs its gradients.
+    """
+    model_dir = Path(model_dir or model_dir_default())
+    card = load_card(model_dir)
+    path = _verified(model_dir, card.get("model_file", "model.keras"), card.get("sha256"), verify)
+    lite_path = None
+    if "lite_file" in card:
+        lite_path = _verified(model_dir, card["lite_file"], card.get("lite_sha256"), verify)
     import keras
 
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive
         raise ModelError(f"The model file {path.name} could not be loaded ({type(exc).__name__}).") from None
-    return Classifier(model, card)
+    lite = None
+    if lite_path is not None:
+        from .lite import LiteNetwork
+
+        try:
+            lite = LiteNetwork(lite_path.read_bytes())
+        except Exception as exc:  # TensorFlow Lite raises ValueError/RuntimeError for a bad flatbuffer
+            raise ModelError(f"The model file {lite_path.name} could not be loaded ({type(exc).__name__}).") from None
+    return Classifier(model, card, lite)

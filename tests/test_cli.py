@@ -145,3 +145,25 @@ def test_importing_the_package_does_not_load_tensorflow(cli_env):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "[]"
+
+
+def _card(seconds: int, worst: float, ema: float | None = None) -> dict:
+    return {"architecture": "mobilenetv2", "size_bytes": 9_620_000,
+            "validation": {"roc_auc": 0.998, "balanced_accuracy": 0.98, "ece": 0.01,
+                           "per_source_accuracy": {"a": 0.99, "b": worst}},
+            "training": {"seconds": seconds, "config": {"epochs": 12, "steps_per_epoch": 160, "input_size": 224,
+                                                        "freeze_through": "block3_add", "ema_momentum": ema}}}
+
+
+def test_candidate_row_reads_the_recipe_and_the_worst_source():
+    row = cli.candidate_row(_card(2339, 0.897, ema=0.995))
+    assert (row["steps"], row["ema"], row["val_worst_source_accuracy"], row["size_mb"]) == (1920, 0.995, 0.897, 9.62)
+
+
+def test_compare_keep_adds_new_runs_and_replaces_a_rerecorded_one():
+    old = [cli.candidate_row(_card(100, 0.8)), cli.candidate_row(_card(200, 0.85))]
+    recalibrated = cli.candidate_row(_card(200, 0.9))
+    new = [recalibrated, cli.candidate_row(_card(300, 0.88, ema=0.995))]
+    merged = cli.merge_candidates(old, new)
+    assert [r["train_seconds"] for r in merged] == [100, 200, 300]
+    assert merged[1] is recalibrated

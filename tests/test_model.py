@@ -52,3 +52,14 @@ def test_train_command_line_freezes_the_backbone_by_default_but_not_a_scratch_cn
     assert cfg("--freeze-through", "none").freeze_through is None
     assert cfg("--freeze-through", "block6_add", "--epochs", "3").freeze_through == "block6_add"
     assert cfg("--arch", "small_cnn").freeze_through is None
+
+
+def test_train_command_line_passes_the_weight_average() -> None:
+    from classifier.cli import build_parser, train_config
+    from classifier.train import TrainConfig
+
+    def cfg(*argv: str):
+        return train_config(build_parser().parse_args(["train", *argv]))
+
+    assert cfg() == TrainConfig()
+    assert cfg("--ema", "0.995", "--epochs", "15").ema_momentum == 0.995
