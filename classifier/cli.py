@@ -117,12 +117,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """(Re)write the TensorFlow Lite copy of a model folder's Keras model and record it in the card."""
     from .card import save_lite
-    from .predictor import load_classifier, model_dir_default
+    from .predictor import load_card, load_keras_model, model_dir_default
 
     model_dir = Path(args.model_dir or model_dir_default())
-    clf = load_classifier(model_dir)  # checks the Keras file against the card first
-    save_lite(clf.model, clf.card, model_dir)
-    print(f"wrote {model_dir / clf.card['lite_file']}")
+    card = load_card(model_dir)
+    # Only the Keras file is needed (and checked): a missing or damaged copy is what export repairs.
+    save_lite(load_keras_model(model_dir, card), card, model_dir)
+    print(f"wrote {model_dir / card['lite_file']}")
     return 0
 
 

@@ -201,6 +201,17 @@ def _verified(model_dir: Path, name: str, checksum: str | None, verify: bool) ->
     return path
 
 
+def load_keras_model(model_dir: Path, card: dict, verify: bool = True):
+    """The Keras model a card names, checksum-verified and loaded in safe mode (no code from the file)."""
+    path = _verified(model_dir, card.get("model_file", "model.keras"), card.get("sha256"), verify)
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise ModelError(f"The model file {path.name} could not be loaded ({type(exc).__name__}).") from None
+
+
 def load_classifier(model_dir: str | Path | None = None, verify: bool = True) -> Classifier:
     """Load the model in ``model_dir`` (default: ``models/``) safely, checking its checksums.
 
@@ -209,16 +220,11 @@ def load_classifier(model_dir: str | Path | None = None, verify: bool = True) ->
     """
     model_dir = Path(model_dir or model_dir_default())
     card = load_card(model_dir)
-    path = _verified(model_dir, card.get("model_file", "model.keras"), card.get("sha256"), verify)
+    _verified(model_dir, card.get("model_file", "model.keras"), card.get("sha256"), verify)  # before any parsing
     lite_path = None
     if "lite_file" in card:
         lite_path = _verified(model_dir, card["lite_file"], card.get("lite_sha256"), verify)
-    import keras
-
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for a bad archive
-        raise ModelError(f"The model file {path.name} could not be loaded ({type(exc).__name__}).") from None
+    model = load_keras_model(model_dir, card, verify=False)  # verified just above
     lite = None
     if lite_path is not None:
         from .lite import LiteNetwork

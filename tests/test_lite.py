@@ -55,3 +55,14 @@ def test_unverified_garbage_lite_copy_is_a_model_error(broken_lite):
     broken_lite.write_bytes(b"TFL3 this is not a flatbuffer")
     with pytest.raises(ModelError, match="could not be loaded"):
         load_classifier(broken_lite.parent, verify=False)
+
+
+def test_export_repairs_a_missing_lite_copy(broken_lite):
+    """``export`` needs only the Keras file, so it can rebuild the copy that load_classifier refuses without."""
+    from classifier import cli
+
+    card_before = (broken_lite.parent / "model_card.json").read_text()
+    broken_lite.unlink()
+    assert cli.main(["--model-dir", str(broken_lite.parent), "export"]) == 0
+    clf = load_classifier(broken_lite.parent)
+    assert clf.lite is not None and "lite_sha256" in card_before

@@ -42,12 +42,14 @@ def test_a_training_step_leaves_frozen_weights_and_batchnorm_statistics_alone() 
     assert any(not np.array_equal(w.numpy(), trained[w.path]) for w in model.get_layer("conv2a").weights)
 
 
-def test_train_command_line_freezes_the_backbone_by_default_but_not_a_scratch_cnn() -> None:
+def cfg(*argv: str):
+    """The TrainConfig that ``python -m classifier train ARGV`` would use."""
     from classifier.cli import build_parser, train_config
 
-    def cfg(*argv: str):
-        return train_config(build_parser().parse_args(["train", *argv]))
+    return train_config(build_parser().parse_args(["train", *argv]))
 
+
+def test_train_command_line_freezes_the_backbone_by_default_but_not_a_scratch_cnn() -> None:
     assert cfg().freeze_through == "block3_add"
     assert cfg("--freeze-through", "none").freeze_through is None
     assert cfg("--freeze-through", "block6_add", "--epochs", "3").freeze_through == "block6_add"
@@ -55,11 +57,7 @@ def test_train_command_line_freezes_the_backbone_by_default_but_not_a_scratch_cn
 
 
 def test_train_command_line_passes_the_weight_average() -> None:
-    from classifier.cli import build_parser, train_config
     from classifier.train import TrainConfig
-
-    def cfg(*argv: str):
-        return train_config(build_parser().parse_args(["train", *argv]))
 
     assert cfg() == TrainConfig()
     assert cfg("--ema", "0.995", "--epochs", "15").ema_momentum == 0.995
