@@ -166,6 +166,14 @@ def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
     return [r for r in old if run(r) not in fresh] + new
 
 
+SELECTION_RULE = "highest worst-source accuracy on validation; ties by balanced accuracy on validation"
+
+
+def best_candidate(rows: list[dict]) -> dict:
+    """The row ``SELECTION_RULE`` picks: the weakest source decides, as the product's promise is per source."""
+    return max(rows, key=lambda r: (r.get("val_worst_source_accuracy") or 0.0, r["val_balanced_accuracy"]))
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Record the candidates' validation results (from their cards) beside the shipped model."""
     from .card import read_json, write_json
@@ -179,6 +187,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.keep and path.exists():
         rows = merge_candidates(read_json(path)["candidates"], rows)
     write_json(path, {"candidates": rows})
+    best = best_candidate(rows)
+    print(f"by the rule ({SELECTION_RULE}) the best is: {json.dumps(best)}")
+    card_path = model_dir / "model_card.json"
+    if card_path.exists():  # the card carries the comparison its model won (or, if not, shows it did not)
+        card = read_json(card_path)
+        card["selection"] = {"rule": SELECTION_RULE, "shipped": candidate_row(card), "best": best,
+                             "candidates": rows}
+        write_json(card_path, card)
     evaluation = model_dir / "evaluation.json"
     if evaluation.exists():  # keep the Insights page's copy in step without re-running evaluate
         report = read_json(evaluation)

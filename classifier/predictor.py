@@ -8,10 +8,12 @@ server shares one across sessions): it holds no per-call state.
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,10 +66,17 @@ class Prediction:
 class Classifier:
     """A trained network plus the calibration and decision rule from its card."""
 
-    def __init__(self, model, card: dict, lite=None) -> None:
-        import tensorflow as tf
+    def __init__(self, model, card: dict, lite=None, *, load_model: Callable[[], Any] | None = None) -> None:
+        """Give the Keras ``model``, or ``model=None`` and a ``load_model`` function that loads it.
 
-        self.model = model  # Keras: the source of truth, and what Grad-CAM differentiates
+        With a Lite copy (``lite``) the Keras model is only needed for heatmaps, so a loader
+        lets start-up skip it (about a second) until the first heatmap asks for it.
+        """
+        if model is None and load_model is None:
+            raise ValueError("Classifier needs a Keras model or a function that loads one")
+        self._model = model
+        self._load_model = load_model
+        self._model_lock = threading.Lock()
         self.lite = lite  # LiteNetwork with the same weights, or None: what computes verdicts when present
         self.card = card
         self.input_size = int(card["input"]["size"])
@@ -75,9 +84,28 @@ class Classifier:
         self.b = float(card["calibration"]["b"])
         self.threshold = float(card["threshold"])
         self.band = (float(card["uncertain_band"][0]), float(card["uncertain_band"][1]))
-        spec = tf.TensorSpec([None, self.input_size, self.input_size, 3], tf.float32)
-        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True)
+        self._forward = None
         self._gradcam = None
+
+    @property
+    def model(self):
+        """The Keras model: the source of truth, and what Grad-CAM differentiates (loaded once, on first use)."""
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    self._model = self._load_model()
+        return self._model
+
+    def keras_logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits from the Keras model itself (the reference the Lite copy is checked against)."""
+        if self._forward is None:
+            import tensorflow as tf
+
+            spec = tf.TensorSpec([None, self.input_size, self.input_size, 3], tf.float32)
+            model = self.model
+            self._forward = tf.function(lambda t: model(t, training=False), input_signature=[spec],
+                                        reduce_retracing=True)
+        return self._forward(np.asarray(x, dtype=np.float32)).numpy().ravel().astype(np.float64)
 
     # -- numbers -------------------------------------------------------------------------
     def logits(self, crops: np.ndarray) -> np.ndarray:
@@ -89,7 +117,7 @@ class Classifier:
             return np.zeros(0)
         if self.lite is not None:
             return self.lite(x)
-        return self._forward(x).numpy().ravel().astype(np.float64)
+        return self.keras_logits(x)
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         """Calibrated P(AI-generated) for a stack of crops."""
@@ -215,22 +243,20 @@ def load_keras_model(model_dir: Path, card: dict, verify: bool = True):
 def load_classifier(model_dir: str | Path | None = None, verify: bool = True) -> Classifier:
     """Load the model in ``model_dir`` (default: ``models/``) safely, checking its checksums.
 
-    Verdicts come from the TensorFlow Lite copy when the card names one (faster on a CPU),
-    else from the Keras model, which is always loaded: Grad-CAM needs its gradients.
+    Verdicts come from the TensorFlow Lite copy when the card names one (faster on a CPU);
+    the Keras model, which Grad-CAM needs, is then loaded on the first heatmap. Both files are
+    checksum-verified here, before anything parses them.
     """
     model_dir = Path(model_dir or model_dir_default())
     card = load_card(model_dir)
     _verified(model_dir, card.get("model_file", "model.keras"), card.get("sha256"), verify)  # before any parsing
-    lite_path = None
-    if "lite_file" in card:
-        lite_path = _verified(model_dir, card["lite_file"], card.get("lite_sha256"), verify)
-    model = load_keras_model(model_dir, card, verify=False)  # verified just above
-    lite = None
-    if lite_path is not None:
-        from .lite import LiteNetwork
+    if "lite_file" not in card:
+        return Classifier(load_keras_model(model_dir, card, verify=False), card)  # verified just above
+    lite_path = _verified(model_dir, card["lite_file"], card.get("lite_sha256"), verify)
+    from .lite import LiteNetwork
 
-        try:
-            lite = LiteNetwork(lite_path.read_bytes())
-        except Exception as exc:  # TensorFlow Lite raises ValueError/RuntimeError for a bad flatbuffer
-            raise ModelError(f"The model file {lite_path.name} could not be loaded ({type(exc).__name__}).") from None
-    return Classifier(model, card, lite)
+    try:
+        lite = LiteNetwork(lite_path.read_bytes())
+    except Exception as exc:  # TensorFlow Lite raises ValueError/RuntimeError for a bad flatbuffer
+        raise ModelError(f"The model file {lite_path.name} could not be loaded ({type(exc).__name__}).") from None
+    return Classifier(None, card, lite, load_model=lambda: load_keras_model(model_dir, card, verify=False))

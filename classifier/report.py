@@ -26,6 +26,10 @@ def _frozen(last_layer: str | None) -> str:
     return f"stem to {last_layer}" if last_layer else "none"
 
 
+def _ema(momentum: float | None) -> str:
+    return f"EMA {momentum}" if momentum else "last step"
+
+
 def results_markdown(model_dir: str | Path) -> str:
     """The README's results block for the model in ``model_dir``."""
     model_dir = Path(model_dir)
@@ -74,15 +78,16 @@ def results_markdown(model_dir: str | Path) -> str:
         if ev.get("candidates"):
             lines += [
                 "",
-                "Candidates compared on the validation split:",
+                "Candidates compared on the validation split (the rule: highest worst-source accuracy, "
+                "then balanced accuracy; a test checks `models/` holds the winner):",
                 "",
-                "| network | frozen layers | input | training steps | val ROC-AUC | val balanced accuracy "
-                "| val worst source | train time |",
-                "|---|---|---|---|---|---|---|---|",
+                "| network | frozen layers | input | training steps | weight average | val ROC-AUC "
+                "| val balanced accuracy | val worst source | train time |",
+                "|---|---|---|---|---|---|---|---|---|",
             ]
             lines += [
                 f"| {c['arch']} | {_frozen(c.get('frozen_through'))} | {c['input_size']} px | {c['steps']} | "
-                f"{_num(c['val_roc_auc'], 4)} | "
+                f"{_ema(c.get('ema'))} | {_num(c['val_roc_auc'], 4)} | "
                 f"{_pct(c['val_balanced_accuracy'])} | {_pct(c.get('val_worst_source_accuracy'))} | "
                 f"{c['train_seconds'] / 60:.0f} min |"
                 for c in ev["candidates"]
@@ -99,7 +104,10 @@ def results_markdown(model_dir: str | Path) -> str:
             f"| batch throughput, 256 px portraits | {bench['batch_256px_images_per_s']} images/s |",
             f"| model load (after TensorFlow's own start-up, {bench.get('tensorflow_import_seconds', 'n/a')} s) | "
             f"{bench['model_load_seconds']} s |",
-            f"| model file | {bench['model_file_mb']} MB |",
+            f"| same photo with a heatmap: first one (loads the Keras model) / later ones | "
+            f"{bench.get('with_heatmap_first_s', 'n/a')} s / {bench.get('with_heatmap_ms', 'n/a')} ms |",
+            f"| model files: Keras (heatmaps) / TensorFlow Lite (verdicts) | {bench['model_file_mb']} MB / "
+            f"{bench.get('lite_file_mb', 'n/a')} MB |",
             f"| peak memory | {bench['peak_rss_mb']:.0f} MB |",
         ]
     return "\n".join(lines)

@@ -167,3 +167,21 @@ def test_compare_keep_adds_new_runs_and_replaces_a_rerecorded_one():
     merged = cli.merge_candidates(old, new)
     assert [r["train_seconds"] for r in merged] == [100, 200, 300]
     assert merged[1] is recalibrated
+
+
+def test_best_candidate_is_decided_by_the_weakest_source_then_balanced_accuracy():
+    a, b, c = (cli.candidate_row(_card(s, w)) for s, w in ((100, 0.88), (200, 0.90), (300, 0.90)))
+    c["val_balanced_accuracy"] = 0.99
+    assert cli.best_candidate([a, b]) is b
+    assert cli.best_candidate([a, b, c]) is c
+
+
+def test_the_shipped_model_is_the_one_the_rule_picks(model_dir):
+    """models/ holds the candidate with the best validation results, by the rule its card states."""
+    from classifier.card import read_json
+
+    card = read_json(model_dir / "model_card.json")
+    rows = read_json(model_dir / "candidates.json")["candidates"]
+    assert card.get("selection", {}).get("rule") == cli.SELECTION_RULE, \
+        "the card lacks its comparison: run `python -m classifier compare --keep models`"
+    assert cli.candidate_row(card) == cli.best_candidate(rows)

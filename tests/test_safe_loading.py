@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from conftest import run_cli
 from hostile import is_clean_message
@@ -80,10 +81,33 @@ def test_card_checksum_mismatch(broken):
 
 
 def test_unverified_garbage_model_is_a_model_error(broken):
-    """Even with verify=False, a file Keras cannot parse gives ModelError, not a Keras exception."""
+    """Even with verify=False, a file Keras cannot parse gives ModelError, not a Keras exception,
+    when the Keras model is first needed (verdicts come from the Lite copy, heatmaps from Keras)."""
     (broken / "model.keras").write_bytes(b"PK\x03\x04 this is not a keras archive")
+    clf = load_classifier(broken, verify=False)
     with pytest.raises(ModelError, match="could not be loaded"):
-        load_classifier(broken, verify=False)
+        _ = clf.model
+
+
+def test_keras_model_waits_for_the_first_heatmap(monkeypatch, model_dir, clf):
+    """Verdicts need only the Lite copy: Keras loads the model once, on the first heatmap."""
+    import keras
+
+    calls = []
+    real = clf.model  # load the shared model before load_model is replaced
+
+    def spy(path, **kwargs):
+        calls.append(path)
+        return real
+
+    monkeypatch.setattr(keras.saving, "load_model", spy)
+    fresh = load_classifier(model_dir)
+    crop = np.zeros((1, fresh.input_size, fresh.input_size, 3), np.uint8)
+    fresh.probabilities(crop)
+    assert calls == []
+    fresh.heatmap(crop[0])
+    fresh.heatmap(crop[0])
+    assert len(calls) == 1
 
 
 def test_loads_with_keras_safe_mode(monkeypatch, model_dir, clf):
@@ -91,13 +115,14 @@ def test_loads_with_keras_safe_mode(monkeypatch, model_dir, clf):
     import keras
 
     seen = {}
+    real = clf.model  # load the shared model before load_model is replaced
 
     def spy(path, **kwargs):
         seen.update(kwargs)
-        return clf.model
+        return real
 
     monkeypatch.setattr(keras.saving, "load_model", spy)
-    load_classifier(model_dir)
+    _ = load_classifier(model_dir).model
     assert seen.get("safe_mode") is True and seen.get("compile") is False
 
 
