@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,16 @@ def _load(path: str, version: int | None = None) -> Classifier:
         clf.predict(np.full((96, 96, 3), 128, np.uint8))
     except Exception:
         pass
+    # Verdicts are ready; the Keras model behind heatmaps (about 1.7 s) loads behind them.
+    threading.Thread(target=_warm_heatmaps, args=(clf,), name="aivr-warm-heatmaps", daemon=True).start()
     return clf
+
+
+def _warm_heatmaps(clf: Classifier) -> None:
+    try:
+        clf.heatmap(np.full((clf.input_size, clf.input_size, 3), 128, np.uint8))
+    except Exception:  # a broken Keras file shows up as a per-image message when a heatmap is asked for
+        pass
 
 
 def get_classifier() -> tuple[Classifier | None, str | None]:
