@@ -176,10 +176,10 @@ def best_candidate(rows: list[dict]) -> dict:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Record the candidates' validation results (from their cards) beside the shipped model."""
-    from .card import read_json, write_json
+    from .card import CARD_FILE, read_json, write_json
     from .predictor import model_dir_default
 
-    rows = [candidate_row(read_json(Path(d) / "model_card.json")) for d in args.dirs]
+    rows = [candidate_row(read_json(Path(d) / CARD_FILE)) for d in args.dirs]
     for row in rows:
         print(json.dumps(row))
     model_dir = Path(args.model_dir or model_dir_default())
@@ -189,7 +189,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_json(path, {"candidates": rows})
     best = best_candidate(rows)
     print(f"by the rule ({SELECTION_RULE}) the best is: {json.dumps(best)}")
-    card_path = model_dir / "model_card.json"
+    card_path = model_dir / CARD_FILE
     if card_path.exists():  # the card carries the comparison its model won (or, if not, shows it did not)
         card = read_json(card_path)
         card["selection"] = {"rule": SELECTION_RULE, "shipped": candidate_row(card), "best": best,

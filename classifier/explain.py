@@ -15,8 +15,8 @@ import numpy as np
 def make_gradcam_model(model):
     """A traced function: crops (N, H, W, 3) -> Grad-CAM maps (N, h, w) at feature-map resolution.
 
-    Traced once per input size with ``tf.function``: about 4x faster than running the
-    tape eagerly on every call.
+    Traced once per input size with ``tf.function``: a warm heatmap costs about a fifth of
+    running the tape eagerly (``make bench``: 351 -> 64 ms per photo with its heatmap).
     """
     import keras
     import tensorflow as tf

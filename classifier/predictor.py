@@ -74,9 +74,9 @@ class Classifier:
         """
         if model is None and load_model is None:
             raise ValueError("Classifier needs a Keras model or a function that loads one")
-        self._model = model
+        self._made: dict[str, Any] = {} if model is None else {"model": model}
         self._load_model = load_model
-        self._model_lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: building Grad-CAM asks for the model
         self.lite = lite  # LiteNetwork with the same weights, or None: what computes verdicts when present
         self.card = card
         self.input_size = int(card["input"]["size"])
@@ -84,28 +84,31 @@ class Classifier:
         self.b = float(card["calibration"]["b"])
         self.threshold = float(card["threshold"])
         self.band = (float(card["uncertain_band"][0]), float(card["uncertain_band"][1]))
-        self._forward = None
-        self._gradcam = None
+
+    def _once(self, name: str, make: Callable[[], Any]) -> Any:
+        """``make()``'s result, built by the first caller only (sessions share one Classifier)."""
+        if name not in self._made:
+            with self._lock:
+                if name not in self._made:
+                    self._made[name] = make()
+        return self._made[name]
 
     @property
     def model(self):
         """The Keras model: the source of truth, and what Grad-CAM differentiates (loaded once, on first use)."""
-        if self._model is None:
-            with self._model_lock:
-                if self._model is None:
-                    self._model = self._load_model()
-        return self._model
+        return self._once("model", self._load_model)
+
+    def _make_forward(self):
+        import tensorflow as tf
+
+        spec = tf.TensorSpec([None, self.input_size, self.input_size, 3], tf.float32)
+        model = self.model
+        return tf.function(lambda t: model(t, training=False), input_signature=[spec], reduce_retracing=True)
 
     def keras_logits(self, x: np.ndarray) -> np.ndarray:
         """Logits from the Keras model itself (the reference the Lite copy is checked against)."""
-        if self._forward is None:
-            import tensorflow as tf
-
-            spec = tf.TensorSpec([None, self.input_size, self.input_size, 3], tf.float32)
-            model = self.model
-            self._forward = tf.function(lambda t: model(t, training=False), input_signature=[spec],
-                                        reduce_retracing=True)
-        return self._forward(np.asarray(x, dtype=np.float32)).numpy().ravel().astype(np.float64)
+        forward = self._once("forward", self._make_forward)
+        return forward(np.asarray(x, dtype=np.float32)).numpy().ravel().astype(np.float64)
 
     # -- numbers -------------------------------------------------------------------------
     def logits(self, crops: np.ndarray) -> np.ndarray:
@@ -197,9 +200,8 @@ class Classifier:
         """Grad-CAM of the AI logit over one crop, resized to the crop, in [0, 1]."""
         from .explain import make_gradcam_heatmap, make_gradcam_model, upsample
 
-        if self._gradcam is None:
-            self._gradcam = make_gradcam_model(self.model)
-        return upsample(make_gradcam_heatmap(self._gradcam, crop), crop.shape[:2])
+        gradcam = self._once("gradcam", lambda: make_gradcam_model(self.model))
+        return upsample(make_gradcam_heatmap(gradcam, crop), crop.shape[:2])
 
 
 def model_dir_default() -> Path:
