@@ -91,7 +91,8 @@ def train_config(args: argparse.Namespace):
     from .train import TrainConfig
 
     given = {"arch": args.arch, "epochs": args.epochs, "steps_per_epoch": args.steps, "input_size": args.input_size,
-             "seed": args.seed, "freeze_through": args.freeze_through, "ema_momentum": args.ema}
+             "seed": args.seed, "freeze_through": args.freeze_through, "ema_momentum": args.ema,
+             "reweight_power": args.reweight}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -148,6 +149,7 @@ def candidate_row(card: dict) -> dict:
             "steps": cfg["epochs"] * cfg["steps_per_epoch"],
             "frozen_through": cfg.get("freeze_through"),
             "ema": cfg.get("ema_momentum"),
+            "reweight": cfg.get("reweight_power"),
             "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2)}
 
@@ -159,8 +161,8 @@ def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
     build outputs and not kept.
     """
     def run(row: dict) -> tuple:
-        return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row["input_size"],
-                row["train_seconds"])
+        return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
+                row["input_size"], row["train_seconds"])
 
     fresh = {run(r) for r in new}
     return [r for r in old if run(r) not in fresh] + new
@@ -256,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--freeze-through", default=None,
                    help="freeze backbone layers up to this layer name ('none': train every layer)")
     s.add_argument("--ema", type=float, default=None, help="ship a moving average of the weights (momentum)")
+    s.add_argument("--reweight", type=float, default=None, metavar="POWER",
+                   help="each epoch, scale every source's share of the batches by (its loss / the worst) ** POWER")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("calibrate", help="refit calibration, threshold and uncertain band on validation")

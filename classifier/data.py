@@ -135,23 +135,41 @@ def standard_inputs(images: list[np.ndarray], boxes: list[Box | None], size: int
     return np.stack([model_input(img, box, size) for img, box in zip(images, boxes, strict=True)])
 
 
-def sampling_weights(y: np.ndarray, sources: list[str]) -> np.ndarray:
-    """Per-image probabilities: half the mass to each class, split equally between its sources.
+def sampling_weights(y: np.ndarray, sources: list[str], scale: dict[str, float] | None = None) -> np.ndarray:
+    """Per-image probabilities: half the mass to each class, split between its sources.
 
     A source's size says nothing about how hard it is, and the smallest ones
     (the sharp, aligned FFHQ-style portraits named CelebA-HQ; FLUX.1-dev) are where a
     detector is most tempted to cheat; equal weight per source keeps them in sight.
+    ``scale`` (source -> relative weight, default 1) lets training lean on the sources it
+    currently finds hardest (see ``source_scale``) without ever unbalancing the classes.
     """
     y = np.asarray(y)
     src = np.asarray(sources)
+    scale = scale or {}
     w = np.zeros(len(y), dtype=np.float64)
     for label in (0, 1):
         in_class = y == label
         names = np.unique(src[in_class])
+        total = sum(scale.get(str(n), 1.0) for n in names)
         for name in names:
             m = in_class & (src == name)
-            w[m] = 0.5 / len(names) / m.sum()
+            w[m] = 0.5 * scale.get(str(name), 1.0) / total / m.sum()
     return w / w.sum()
+
+
+def source_scale(losses: dict[str, float], power: float, floor: float = 0.25) -> dict[str, float]:
+    """Relative source weights ``(loss / max loss) ** power``, at least ``floor``: train on the worst groups.
+
+    The group-DRO idea, generic rather than source-specific: whichever sources the current
+    network finds hardest get more of the next epoch's samples. A ratio of losses, unlike a
+    difference, means the same thing early (all losses high) and late (all low); the floor keeps
+    every source in every epoch. ``power`` 0 gives equal weights.
+    """
+    top = max(losses.values(), default=0.0)
+    if top <= 0:
+        return {s: 1.0 for s in losses}
+    return {s: float(max(floor, (max(v, 0.0) / top) ** power)) for s, v in losses.items()}
 
 
 def balanced_indices(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -30,6 +30,10 @@ def _ema(momentum: float | None) -> str:
     return f"EMA {momentum}" if momentum else "last step"
 
 
+def _sampling(power: float | None) -> str:
+    return f"hardest sources, power {power:g}" if power is not None else "equal per source"
+
+
 def results_markdown(model_dir: str | Path) -> str:
     """The README's results block for the model in ``model_dir``."""
     model_dir = Path(model_dir)
@@ -81,13 +85,13 @@ def results_markdown(model_dir: str | Path) -> str:
                 "Candidates compared on the validation split (the rule: highest worst-source accuracy, "
                 "then balanced accuracy; a test checks `models/` holds the winner):",
                 "",
-                "| network | frozen layers | input | training steps | weight average | val ROC-AUC "
+                "| network | frozen layers | input | training steps | sampling | weight average | val ROC-AUC "
                 "| val balanced accuracy | val worst source | train time |",
-                "|---|---|---|---|---|---|---|---|---|",
+                "|---|---|---|---|---|---|---|---|---|---|",
             ]
             lines += [
                 f"| {c['arch']} | {_frozen(c.get('frozen_through'))} | {c['input_size']} px | {c['steps']} | "
-                f"{_ema(c.get('ema'))} | {_num(c['val_roc_auc'], 4)} | "
+                f"{_sampling(c.get('reweight'))} | {_ema(c.get('ema'))} | {_num(c['val_roc_auc'], 4)} | "
                 f"{_pct(c['val_balanced_accuracy'])} | {_pct(c.get('val_worst_source_accuracy'))} | "
                 f"{c['train_seconds'] / 60:.0f} min |"
                 for c in ev["candidates"]

@@ -19,7 +19,16 @@ import numpy as np
 
 from . import calibration as cal
 from .augment import AugmentConfig, augment, is_gray
-from .data import balanced_indices, data_dir, face_boxes, load_images, read_manifest, sampling_weights, standard_inputs
+from .data import (
+    balanced_indices,
+    data_dir,
+    face_boxes,
+    load_images,
+    read_manifest,
+    sampling_weights,
+    source_scale,
+    standard_inputs,
+)
 from .metrics import roc_auc
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -43,6 +52,11 @@ class TrainConfig:
     # Keep an exponential moving average of the weights and ship it instead of the last step's;
     # None ships the last step's weights.
     ema_momentum: float | None = None
+    # Group-DRO-style sampling: from the second epoch on, each source's share of the batches is
+    # scaled by (its loss / the worst source's) ** power on a fixed augmented probe of training
+    # images (see data.source_scale). None: equal shares.
+    reweight_power: float | None = None
+    probe_per_source: int = 64
     seed: int = 1234
     # Gray AI images as often as real ones end up gray: LFW (all gray) is a quarter of the
     # real samples, plus p_gray_real of the other three real sources.
@@ -76,13 +90,14 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
         def __init__(self) -> None:
             super().__init__(workers=2, use_multiprocessing=False, max_queue_size=6)
             self.epoch = 0
+            self.weights = weights  # replaced between epochs by source reweighting
 
         def __len__(self) -> int:
             return cfg.steps_per_epoch
 
         def __getitem__(self, k: int):
             rng = np.random.default_rng([cfg.seed, self.epoch, k])
-            idx = balanced_indices(weights, cfg.batch_size, rng)
+            idx = balanced_indices(self.weights, cfg.batch_size, rng)
             xs = []
             for i in idx:
                 p_gray = cfg.p_gray_ai if y[i] == 1 else (0.0 if gray[i] else cfg.p_gray_real)
@@ -110,6 +125,49 @@ def _Progress(cfg: TrainConfig, t0: float):
                 )
 
     return Progress()
+
+
+def _SourceReweighting(batches, images, boxes, y, gray, sources: list[str], cfg: TrainConfig):
+    """Before each epoch after the first, lean the sampling towards the sources with the highest loss.
+
+    The loss is measured on a fixed probe: up to ``probe_per_source`` training images per source,
+    augmented once with a fixed seed, so the only thing that changes between epochs is the network.
+    The update runs in ``on_epoch_begin``, before Keras starts the epoch's batch workers, so every
+    batch of an epoch sees the same weights and runs stay reproducible.
+    """
+    import keras
+
+    rng = np.random.default_rng([cfg.seed, 7919])
+    src = np.asarray(sources)
+    probe = np.concatenate([
+        rng.permutation(np.flatnonzero(src == s))[: cfg.probe_per_source] for s in np.unique(src)
+    ])
+    aug_cfg = AugmentConfig()
+    x = np.stack([
+        augment(images[i], boxes[i], cfg.input_size, rng,
+                cfg.p_gray_ai if y[i] == 1 else (0.0 if gray[i] else cfg.p_gray_real), aug_cfg)
+        for i in probe
+    ])
+
+    class SourceReweighting(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.log: list[dict] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 0:
+                return
+            z = logits_of(self.model, x.astype(np.float32))
+            t = y[probe].astype(np.float64)
+            loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))  # BCE with logits
+            losses = {str(s): float(loss[src[probe] == s].mean()) for s in np.unique(src[probe])}
+            scale = source_scale(losses, cfg.reweight_power or 0.0)
+            batches.weights = sampling_weights(y, sources, scale)
+            self.log.append({"epoch": epoch, "probe_loss": losses, "scale": scale})
+            print("source reweighting:", json.dumps({s: [round(losses[s], 3), round(scale[s], 2)] for s in losses}),
+                  flush=True)
+
+    return SourceReweighting()
 
 
 def logits_of(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -208,13 +266,18 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
             keras.metrics.AUC(from_logits=True, name="auc"),
         ],
     )
+    tr_sources = [r.source for r in train_recs]
+    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_sources), cfg)
+    callbacks = [_Progress(cfg, t0)]
+    if cfg.reweight_power is not None:
+        callbacks.append(_SourceReweighting(batches, tr_images, tr_boxes, y_tr, gray, tr_sources, cfg))
     history = model.fit(
-        _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, [r.source for r in train_recs]), cfg),
+        batches,
         epochs=cfg.epochs,
         validation_data=(x_va, y_va.astype(np.float32)),
         validation_batch_size=64,
         verbose=2,
-        callbacks=[_Progress(cfg, t0)],
+        callbacks=callbacks,
     )
 
     rule = decision_rule(logits_of(model, x_va), y_va, [r.source for r in val_recs])
@@ -229,6 +292,8 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
         train_seconds=time.time() - t0,
     )
+    if cfg.reweight_power is not None:
+        card["training"]["source_reweighting"] = callbacks[-1].log
     save_model_and_card(model, card, out_dir)
     print(f"saved to {out_dir} after {time.time() - t0:.0f}s", flush=True)
     return card

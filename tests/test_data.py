@@ -1,0 +1,62 @@
+"""Dataset plumbing that needs no images: split assignment and the training sampler's weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifier.data import balanced_indices, group_key, sampling_weights, source_scale, split_of
+
+
+def test_group_keys_keep_near_duplicates_together() -> None:
+    assert group_key("lfw_gray_baileyfriend", "real/lfw/George_W_Bush_0003.jpg") == "George_W_Bush"
+    assert group_key("sd21_sdfd", "ai/sd21/anB-107,3.jpg") == group_key("sd21_sdfd", "ai/sd21/anB-107,4.jpg")
+    assert group_key("utkface_mattans", "real/utk/12_0_1.jpg") == "12_0_1"
+
+
+def test_splits_are_stable_and_close_to_70_15_15() -> None:
+    assert split_of("celebahq_roeishc", "123") == split_of("celebahq_roeishc", "123")
+    splits = [split_of("s", str(i)) for i in range(20000)]
+    for name, share in (("train", 0.70), ("val", 0.15), ("test", 0.15)):
+        assert splits.count(name) / len(splits) == pytest.approx(share, abs=0.01)
+
+
+Y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+SOURCES = ["r1", "r1", "r1", "r2", "a1", "a1", "a1", "a1", "a2", "a3"]
+
+
+def mass(w: np.ndarray, source: str) -> float:
+    return float(w[np.asarray(SOURCES) == source].sum())
+
+
+def test_sampling_gives_each_class_half_and_each_source_an_equal_share() -> None:
+    w = sampling_weights(Y, SOURCES)
+    assert w.sum() == pytest.approx(1.0)
+    assert mass(w, "r1") == pytest.approx(0.25) and mass(w, "r2") == pytest.approx(0.25)
+    for s in ("a1", "a2", "a3"):
+        assert mass(w, s) == pytest.approx(0.5 / 3)
+
+
+def test_scaling_a_source_shifts_mass_within_its_class_only() -> None:
+    w = sampling_weights(Y, SOURCES, {"r1": 3.0, "a3": 0.5})
+    assert mass(w, "r1") == pytest.approx(0.5 * 3 / 4) and mass(w, "r2") == pytest.approx(0.5 / 4)
+    assert mass(w, "a1") + mass(w, "a2") + mass(w, "a3") == pytest.approx(0.5)
+    assert mass(w, "a3") == pytest.approx(0.5 * 0.5 / 2.5)
+
+
+def test_source_scale_favours_the_hardest_source_within_bounds() -> None:
+    scale = source_scale({"easy": 0.01, "mid": 0.25, "hard": 1.0}, power=1.0)
+    assert scale == {"easy": 0.25, "mid": 0.25, "hard": 1.0}
+    assert source_scale({"easy": 0.01, "hard": 0.04}, power=0.5)["easy"] == pytest.approx(0.5)
+    # a ratio, so the same relative hardness gives the same weights early and late in training
+    assert source_scale({"a": 0.2, "b": 0.8}, 1.0) == source_scale({"a": 0.02, "b": 0.08}, 1.0)
+    assert set(source_scale({"a": 0.3, "b": 0.9}, power=0.0).values()) == {1.0}
+    assert source_scale({"a": 0.0, "b": 0.0}, power=1.0) == {"a": 1.0, "b": 1.0}
+
+
+def test_balanced_indices_follow_the_weights() -> None:
+    w = sampling_weights(Y, SOURCES, {"r1": 3.0})
+    idx = balanced_indices(w, 40000, np.random.default_rng(0))
+    drawn = np.asarray(SOURCES)[idx]
+    assert np.mean(drawn == "r1") == pytest.approx(0.375, abs=0.01)
+    assert np.mean(Y[idx]) == pytest.approx(0.5, abs=0.01)
