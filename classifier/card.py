@@ -18,7 +18,7 @@ from .data import Record, summarise
 MODEL_FILE = "model.keras"
 CARD_FILE = "model_card.json"
 EVAL_FILE = "evaluation.json"
-CARD_VERSION = "1.0.0"
+CARD_VERSION = "1.1.0"  # 1.1: 256 px input
 
 KNOWN_LIMITS = [
     "Trained on 256 px portrait crops of 4 real and 6 AI sources; other generators, "

@@ -39,7 +39,9 @@ THRESHOLD_RULE = "maximise the worst per-source accuracy on validation; ties by 
 @dataclass(frozen=True)
 class TrainConfig:
     arch: str = "mobilenetv2"  # or "small_cnn" (from scratch, the baseline)
-    input_size: int = 224
+    # The portraits are 256 px and most standard crops are the whole image: at 256 the network
+    # sees native pixels, which on validation lifted the worst source from 89.7 % (224 px) to 91.2 %.
+    input_size: int = 256
     epochs: int = 12
     steps_per_epoch: int = 160
     batch_size: int = 32
