@@ -17,6 +17,12 @@ def sigmoid(z: np.ndarray | float) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
+def log_loss(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-item binary cross-entropy of ``sigmoid(logits)`` against ``y``, stable for any logit."""
+    z, t = np.asarray(logits, np.float64), np.asarray(y, np.float64)
+    return np.logaddexp(0.0, z) - t * z
+
+
 def fit_platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Scale and bias minimising the log-loss of ``sigmoid(a * logit + b)`` against ``y``."""
     z, t = np.asarray(logits, np.float64), np.asarray(y, np.float64)
@@ -24,7 +30,7 @@ def fit_platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     def nll(params: np.ndarray) -> tuple[float, np.ndarray]:
         a, b = params
         s = a * z + b
-        loss = np.mean(np.logaddexp(0.0, s) - t * s)
+        loss = np.mean(log_loss(s, t))
         g = sigmoid(s) - t
         return loss, np.array([np.mean(g * z), np.mean(g)])
 

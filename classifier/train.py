@@ -81,6 +81,11 @@ def make_network(cfg: TrainConfig):
     return model
 
 
+def _p_gray(cfg: TrainConfig, label: int, already_gray: bool) -> float:
+    """How often an image is turned gray: AI and colour real images alike, never twice."""
+    return cfg.p_gray_ai if label == 1 else (0.0 if already_gray else cfg.p_gray_real)
+
+
 def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
     import keras
 
@@ -102,8 +107,7 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
             idx = balanced_indices(self.weights, cfg.batch_size, rng)
             xs = []
             for i in idx:
-                p_gray = cfg.p_gray_ai if y[i] == 1 else (0.0 if gray[i] else cfg.p_gray_real)
-                xs.append(augment(images[i], boxes[i], cfg.input_size, rng, p_gray, aug_cfg))
+                xs.append(augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg))
             return np.stack(xs).astype(np.float32), y[idx].astype(np.float32)
 
         def on_epoch_end(self) -> None:
@@ -146,10 +150,8 @@ def _SourceReweighting(batches, images, boxes, y, gray, sources: list[str], cfg:
     ])
     aug_cfg = AugmentConfig()
     x = np.stack([
-        augment(images[i], boxes[i], cfg.input_size, rng,
-                cfg.p_gray_ai if y[i] == 1 else (0.0 if gray[i] else cfg.p_gray_real), aug_cfg)
-        for i in probe
-    ])
+        augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg) for i in probe
+    ]).astype(np.float32)
 
     class SourceReweighting(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -159,11 +161,9 @@ def _SourceReweighting(batches, images, boxes, y, gray, sources: list[str], cfg:
         def on_epoch_begin(self, epoch, logs=None):
             if epoch == 0:
                 return
-            z = logits_of(self.model, x.astype(np.float32))
-            t = y[probe].astype(np.float64)
-            loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))  # BCE with logits
+            loss = cal.log_loss(logits_of(self.model, x), y[probe])
             losses = {str(s): float(loss[src[probe] == s].mean()) for s in np.unique(src[probe])}
-            scale = source_scale(losses, cfg.reweight_power or 0.0)
+            scale = source_scale(losses, cfg.reweight_power)
             batches.weights = sampling_weights(y, sources, scale)
             self.log.append({"epoch": epoch, "probe_loss": losses, "scale": scale})
             print("source reweighting:", json.dumps({s: [round(losses[s], 3), round(scale[s], 2)] for s in losses}),
@@ -270,9 +270,10 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     )
     tr_sources = [r.source for r in train_recs]
     batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_sources), cfg)
-    callbacks = [_Progress(cfg, t0)]
+    reweighting = None
     if cfg.reweight_power is not None:
-        callbacks.append(_SourceReweighting(batches, tr_images, tr_boxes, y_tr, gray, tr_sources, cfg))
+        reweighting = _SourceReweighting(batches, tr_images, tr_boxes, y_tr, gray, tr_sources, cfg)
+    callbacks = [_Progress(cfg, t0)] + ([reweighting] if reweighting else [])
     history = model.fit(
         batches,
         epochs=cfg.epochs,
@@ -294,8 +295,8 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
         train_seconds=time.time() - t0,
     )
-    if cfg.reweight_power is not None:
-        card["training"]["source_reweighting"] = callbacks[-1].log
+    if reweighting is not None:
+        card["training"]["source_reweighting"] = reweighting.log
     save_model_and_card(model, card, out_dir)
     print(f"saved to {out_dir} after {time.time() - t0:.0f}s", flush=True)
     return card

@@ -197,3 +197,13 @@ def test_threshold_with_one_group_equals_plain_rule():
     # one group: worst = plain accuracy, which may pick a different cut than balanced accuracy,
     # but never a worse accuracy
     assert np.mean((p >= grouped) == y) >= np.mean((p >= plain) == y) - 1e-12
+
+
+def test_log_loss_is_the_textbook_cross_entropy_and_stays_finite() -> None:
+    from classifier.calibration import log_loss
+
+    z, y = np.array([-2.0, 0.0, 3.0]), np.array([0, 1, 1])
+    p = 1 / (1 + np.exp(-z))
+    assert np.allclose(log_loss(z, y), -(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    extreme = log_loss(np.array([-800.0, 800.0]), np.array([1, 0]))
+    assert np.all(np.isfinite(extreme)) and np.allclose(extreme, 800.0)
