@@ -34,6 +34,13 @@ class AugmentConfig:
     p_jpeg: float = 0.6
     jpeg_quality: tuple[int, int] = (30, 95)
     p_flip: float = 0.5
+    # Alignment is not a cue: FFHQ-style generators emit eyes at fixed positions and upright heads.
+    p_rotate: float = 0.5
+    rotate_deg: float = 12.0
+    # "Polish" is a property of both classes: studio looks applied to real and AI images alike
+    # (skin smoothing, portrait-mode background blur, colour grading, strong sharpening,
+    # upscaling), so that a retouched real photo is not evidence of generation.
+    p_polish: float = 0.5
 
 
 def jittered_crop(rgb: np.ndarray, face: Box | None, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -49,6 +56,70 @@ def jittered_crop(rgb: np.ndarray, face: Box | None, rng: np.random.Generator, c
     x0 = int(np.clip(cx - cw / 2, 0, w - cw))
     y0 = int(np.clip(cy - ch / 2, 0, h - ch))
     return cut(rgb, Box(x0, y0, max(2, int(cw)), max(2, int(ch))))
+
+
+def _rotate(rgb: np.ndarray, face: Box | None, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Rotate the whole image about the face centre (mirrored borders), before cropping."""
+    h, w = rgb.shape[:2]
+    c = (face.x + face.w / 2, face.y + face.h / 2) if face else (w / 2, h / 2)
+    m = cv2.getRotationMatrix2D(c, float(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg)), 1.0)
+    return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def _skin_smooth(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A beauty filter: edge-preserving smoothing blended over the original."""
+    smooth = cv2.bilateralFilter(img, int(rng.choice([5, 7, 9])), float(rng.uniform(20, 60)), float(rng.uniform(3, 9)))
+    alpha = float(rng.uniform(0.5, 1.0))
+    return cv2.addWeighted(smooth, alpha, img, 1 - alpha, 0)
+
+
+def _background_blur(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Portrait mode: the head stays sharp inside a feathered ellipse, the rest is blurred."""
+    h, w = img.shape[:2]
+    mask = np.zeros((h, w), np.float32)
+    centre = (int(w * rng.uniform(0.42, 0.58)), int(h * rng.uniform(0.4, 0.55)))
+    axes = (int(w * rng.uniform(0.22, 0.34)), int(h * rng.uniform(0.3, 0.45)))
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(2.0, 0.06 * w))[:, :, None]
+    blurred = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(2.0, 6.0)))
+    return (img * mask + blurred * (1 - mask)).astype(np.uint8)
+
+
+def _grade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Colour grading: an S-curve on tones plus a warm/cool split tone, as editing apps do."""
+    x = np.arange(256, dtype=np.float32) / 255.0
+    k = rng.uniform(0.0, 0.35)
+    curve = x + k * (x - 0.5) * (1 - np.abs(2 * x - 1)) * 2  # stronger contrast in the midtones
+    lut = np.clip(curve * 255, 0, 255).astype(np.uint8)
+    out = cv2.LUT(img, lut).astype(np.float32)
+    tint = rng.uniform(-12, 12, size=3)
+    shadows = (1 - out.mean(axis=2, keepdims=True) / 255.0)
+    out = out + tint * shadows - tint * (1 - shadows) * 0.5
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _strong_sharpen(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    soft = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.8, 2.0)))
+    amount = float(rng.uniform(0.5, 1.5))
+    return cv2.addWeighted(img, 1 + amount, soft, -amount, 0)
+
+
+def _upscale(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An "enhanced" photo: shrunk, enlarged again with Lanczos, then sharpened."""
+    h, w = img.shape[:2]
+    f = rng.uniform(0.4, 0.8)
+    small = cv2.resize(img, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
+    return _strong_sharpen(cv2.resize(small, (w, h), interpolation=cv2.INTER_LANCZOS4), rng)
+
+
+POLISH = (_skin_smooth, _background_blur, _grade, _strong_sharpen, _upscale)
+
+
+def polish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One or two studio-style edits in random order."""
+    for k in rng.permutation(len(POLISH))[: rng.integers(1, 3)]:
+        img = POLISH[k](np.ascontiguousarray(img), rng)
+    return img
 
 
 def _rescale(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -95,7 +166,11 @@ def augment(
     cfg: AugmentConfig = AugmentConfig(),
 ) -> np.ndarray:
     """One random training view of ``rgb`` as a ``size`` x ``size`` uint8 crop."""
+    if rng.random() < cfg.p_rotate:
+        rgb = _rotate(rgb, face, rng, cfg)
     img = np.ascontiguousarray(jittered_crop(rgb, face, rng, cfg))
+    if rng.random() < cfg.p_polish:
+        img = polish(img, rng)
     if rng.random() < cfg.p_rescale:
         img = _rescale(img, rng, cfg)
     if rng.random() < cfg.p_blur:

@@ -105,6 +105,37 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, groups: np.ndarray | None = N
     return float(candidates[np.argmin(np.abs(candidates - 0.5))])
 
 
+def choose_protective_threshold(
+    p: np.ndarray, y: np.ndarray, groups: np.ndarray, max_false_ai: float = 0.02, max_false_ai_group: float = 0.05
+) -> float:
+    """The worst-group threshold, raised until few real photos are called AI.
+
+    Calling a real person's photo AI is the costly error, so the cut must keep the share of
+    real validation photos at or above it to ``max_false_ai`` overall and ``max_false_ai_group``
+    in every real source. Among cuts that do, the worst-group rule of ``choose_threshold``
+    decides; if none does (a model that cannot separate), the strictest cut on the grid is used.
+    """
+    p, y, groups = np.asarray(p, np.float64), np.asarray(y).astype(bool), np.asarray(groups)
+    grid = np.linspace(0.05, 0.95, 181)
+    real = ~y
+
+    def protects(t: float) -> bool:
+        if np.mean(p[real] >= t) > max_false_ai:
+            return False
+        return all(np.mean(p[real & (groups == g)] >= t) <= max_false_ai_group for g in np.unique(groups[real]))
+
+    ok = np.array([protects(t) for t in grid])
+    if not ok.any():
+        return float(grid[-1])
+    worst = np.array([
+        min(accuracy_by_group(p, y, groups, t).values()) if k else -1.0 for t, k in zip(grid, ok, strict=True)
+    ])
+    keep = ok & np.isclose(worst, worst.max())
+    bal = np.array([balanced_accuracy(y, p >= t) for t in grid])
+    keep &= np.isclose(bal, bal[keep].max())
+    return float(grid[keep][0])
+
+
 def choose_uncertain_band(p: np.ndarray, y: np.ndarray, threshold: float, target: float = 0.95) -> tuple[float, float]:
     """Widen a band around the threshold until each confident side is right >= ``target``.
 

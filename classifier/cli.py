@@ -92,7 +92,8 @@ def train_config(args: argparse.Namespace):
 
     given = {"arch": args.arch, "epochs": args.epochs, "steps_per_epoch": args.steps, "input_size": args.input_size,
              "seed": args.seed, "freeze_through": args.freeze_through, "ema_momentum": args.ema,
-             "reweight_power": args.reweight}
+             "reweight_power": args.reweight, "sim_fakes": args.sim_fakes, "sim_steps": args.sim_steps,
+             "held_out": False if args.all_sources else None}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -260,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ema", type=float, default=None, help="ship a moving average of the weights (momentum)")
     s.add_argument("--reweight", type=float, default=None, metavar="POWER",
                    help="each epoch, scale every source's share of the batches by (its loss / the worst) ** POWER")
+    s.add_argument("--all-sources", action="store_true",
+                   help="train on every source (the final model); default: hold out the protocol's sources")
+    s.add_argument("--sim-fakes", type=int, default=None,
+                   help="how many auto-encoder reconstructions of real photos join the AI class (0: none)")
+    s.add_argument("--sim-steps", type=int, default=None, help="training steps of each auto-encoder")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("calibrate", help="refit calibration, threshold and uncertain band on validation")

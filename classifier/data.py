@@ -27,6 +27,34 @@ CACHE_DIR = REPO_ROOT / ".cache"
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)  # train, val, test
 SPLIT_SALT = "aivr-split-v1"  # changing it reshuffles every split: don't
 
+# The source-held-out protocol (fixed; see the model card and README). Whole sources that a
+# protocol run never trains or calibrates on, so that "generalises to what it never saw" is
+# measured, not assumed. One polished real studio, one GAN, one diffusion pipeline:
+HELD_OUT_SOURCES: dict[str, str] = {
+    # The London and Canada sets are one lab's studio headshots: sharp, evenly lit, aligned,
+    # 1350 px originals. Exactly the "polished real" photos the v1 model called AI.
+    "london_debruine": "polished real studio headshots (one lab, with canada_debruine)",
+    "canada_debruine": "polished real studio headshots (one lab, with london_debruine)",
+    # Every thispersondoesnotexist StyleGAN2 source: the only StyleGAN GAN left in training
+    # is boredhumans' StyleGAN-family set, so this asks whether GAN evidence transfers.
+    "stylegan_tpdne_roeishc": "StyleGAN2 (thispersondoesnotexist), an unseen GAN",
+    "stylegan2_tpdne_xrv0": "StyleGAN2 (thispersondoesnotexist), an unseen GAN",
+    "stylegan2_tpdne_u1i": "StyleGAN2 (thispersondoesnotexist), an unseen GAN",
+    "stylegan2_tpdne_gecid": "StyleGAN2 (thispersondoesnotexist), an unseen GAN",
+    # FaceChain: SD 1.5 / SDXL with LoRAs and a heavy retouch look; SD 1.5 and LoRA portraits
+    # are in no training source, and "retouched" is the cue we must not learn.
+    "facechain_style_previews": "FaceChain (SD 1.5 / SDXL + LoRA), an unseen diffusion pipeline",
+}
+
+
+def held_out_group(source: str) -> str:
+    """The held-out family a source belongs to (reported as one row), or the source itself."""
+    if source in ("london_debruine", "canada_debruine"):
+        return "debruine_studio (london + canada)"
+    if "tpdne" in source:
+        return "stylegan2_tpdne (all four)"
+    return source
+
 
 def data_dir(path: str | Path | None = None) -> Path:
     """The dataset root: the argument, else ``$AIVR_DATA``, else the shared folder."""
@@ -80,6 +108,18 @@ def read_manifest(root: str | Path | None = None) -> list[Record]:
         out.append(
             Record(r["path"], r["label"], r["source"], r["generator"], r["license"], g, split_of(r["source"], g))
         )
+    return out
+
+
+def protocol_split(records: list[Record], held_out: bool) -> dict[str, list[Record]]:
+    """Records by role: train / val / test of the trained-on sources, and ``heldout``.
+
+    With ``held_out`` the protocol's sources are removed from every split and their images,
+    all of them, form ``heldout``; without it (the final model) every source is split as usual.
+    """
+    out: dict[str, list[Record]] = {"train": [], "val": [], "test": [], "heldout": []}
+    for r in records:
+        out["heldout" if held_out and r.source in HELD_OUT_SOURCES else r.split].append(r)
     return out
 
 
