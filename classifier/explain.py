@@ -1,9 +1,11 @@
-"""Grad-CAM: which regions of a face crop pushed the network towards "AI-generated".
+"""Heatmaps: which regions of a face crop pushed the network towards "AI-generated".
 
-Selvaraju et al. (2017): weight the last convolutional feature map by the mean
-gradient of the AI logit, keep the positive part. Coarse (7x7 at 224 px) but
-honest about where the evidence sits; it is off by default because it costs a
-backward pass.
+Grad-CAM (Selvaraju et al., 2017) weights the last feature map ``F`` by the spatial mean of the
+logit's gradient and keeps the positive part. Our networks end in global average pooling and one
+dense logit ``w . mean(F) + b``, so that gradient is ``w / (h * w)`` at every location and
+Grad-CAM reduces to CAM (Zhou et al., 2016): ``relu(F . w)``, up to a constant that the
+normalisation removes. The exported LiteRT model computes ``F . w`` as a second output, so the
+map costs nothing extra and needs no TensorFlow; a test checks it against Keras' Grad-CAM.
 """
 
 from __future__ import annotations
@@ -12,36 +14,11 @@ import cv2
 import numpy as np
 
 
-def make_gradcam_model(model):
-    """A traced function: crops (N, H, W, 3) -> Grad-CAM maps (N, h, w) at feature-map resolution.
-
-    Traced once per input size with ``tf.function``: a warm heatmap costs about a fifth of
-    running the tape eagerly (``make bench``: 351 -> 64 ms per photo with its heatmap).
-    """
-    import keras
-    import tensorflow as tf
-
-    from .model import LAST_CONV_LAYER  # imports Keras: only when a heatmap is asked for
-
-    grad_model = keras.Model(model.inputs, [model.get_layer(LAST_CONV_LAYER).output, model.output])
-
-    @tf.function(reduce_retracing=True)
-    def cams(x):
-        with tf.GradientTape() as tape:
-            features, logit = grad_model(x, training=False)
-            score = logit[:, 0]
-        grads = tape.gradient(score, features)
-        weights = tf.reduce_mean(grads, axis=(1, 2))  # one weight per channel
-        return tf.nn.relu(tf.reduce_sum(features * weights[:, None, None, :], axis=-1))
-
-    return cams
-
-
-def make_gradcam_heatmap(gradcam, crop: np.ndarray) -> np.ndarray:
-    """Heatmap in [0, 1] at feature-map resolution for one crop (H, W, 3); ``gradcam`` from ``make_gradcam_model``."""
-    cam = gradcam(np.asarray(crop, np.float32)[None])[0].numpy()
-    top = cam.max()
-    return (cam / top).astype(np.float32) if top > 0 else np.zeros_like(cam, dtype=np.float32)
+def cam_heatmap(raw_cam: np.ndarray) -> np.ndarray:
+    """A [0, 1] heatmap at feature-map resolution from one raw map ``F . w`` (h, w)."""
+    cam = np.maximum(np.asarray(raw_cam, np.float32), 0.0)
+    top = float(cam.max())
+    return cam / top if top > 0 else np.zeros_like(cam)
 
 
 def upsample(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

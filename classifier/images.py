@@ -13,19 +13,41 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
-from .limits import MAX_ASPECT, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, MIN_SIDE
+from .limits import (
+    DECODE_TARGET_PIXELS,
+    MAX_ASPECT,
+    MAX_JPEG_PIXELS,
+    MAX_PIXELS,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_MB,
+    MIN_SIDE,
+)
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, not grey pixels
+# Our own limits (below) decide per format; Pillow's global bomb check would refuse a 108 MP JPEG
+# before draft mode could shrink it. It stays on as a backstop above the largest JPEG we accept.
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
+
+try:  # HEIC/HEIF, what iPhones save by default (pillow-heif: libheif, BSD-3)
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # optional at import time: HEIC files then get the "not an image we can read" message
+    pillow_heif = None
 
 # Only the raster formats a portrait plausibly comes in; fewer parsers, less attack surface.
 # Keep only names this Pillow registers: an unknown name (Pillow 13 has no "MPO" opener;
 # its JPEG plugin reads MPO) makes Image.open raise KeyError for every non-JPEG file.
 Image.init()
-ALLOWED_FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF") if f in Image.OPEN)
-UPLOAD_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif")
+ALLOWED_FORMATS = tuple(
+    f for f in ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "AVIF", "HEIF") if f in Image.OPEN
+)
+UPLOAD_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif", "heic", "heif", "avif")
+FORMAT_NAMES = "JPEG, PNG, WebP, HEIC/HEIF, AVIF, BMP, TIFF, GIF"
+_SRGB = ImageCms.createProfile("sRGB")
 
 ImageSource = bytes | bytearray | memoryview | str | Path | Image.Image | np.ndarray | BinaryIO
 
@@ -72,7 +94,12 @@ def load_image(source: ImageSource) -> np.ndarray:
 
 
 def decode_bytes(data: bytes) -> np.ndarray:
-    """Decode encoded image bytes (JPEG, PNG, WebP, BMP, TIFF, GIF) to RGB."""
+    """Decode encoded image bytes (JPEG, PNG, WebP, HEIC/HEIF, AVIF, BMP, TIFF, GIF) to sRGB.
+
+    A JPEG larger than ``DECODE_TARGET_PIXELS`` is reduced while it is decoded (Pillow's draft
+    mode scales the DCT by 1/2, 1/4 or 1/8), so a 200 MP photo never exists at full size in
+    memory; every other format is refused above ``MAX_PIXELS`` before its pixels are decoded.
+    """
     if len(data) == 0:
         raise ImageError("The file is empty.")
     if len(data) > MAX_UPLOAD_BYTES:
@@ -81,6 +108,9 @@ def decode_bytes(data: bytes) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as im:
+                if im.format in ("JPEG", "MPO"):
+                    _check_pixels(*im.size, limit=MAX_JPEG_PIXELS)  # header only
+                    _draft(im)
                 _check_pixels(*im.size)  # header only: refuse bombs before decoding
                 im.seek(0)
                 return _pil_to_rgb(im)
@@ -88,7 +118,7 @@ def decode_bytes(data: bytes) -> np.ndarray:
         raise
     except UnidentifiedImageError:
         raise ImageError(
-            "This is not an image we can read (supported: JPEG, PNG, WebP, BMP, TIFF, GIF)."
+            f"This is not an image we can read (supported: {FORMAT_NAMES})."
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(_too_many_pixels()) from None
@@ -100,15 +130,44 @@ def decode_bytes(data: bytes) -> np.ndarray:
 
 
 def _too_many_pixels() -> str:
-    return f"The image has too many pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
+    return (f"The image has too many pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels "
+            f"({MAX_JPEG_PIXELS / 1e6:.0f} for JPEG).")
 
 
-def _check_pixels(w: int, h: int) -> None:
-    if w * h > MAX_PIXELS:
+def _check_pixels(w: int, h: int, limit: int = MAX_PIXELS) -> None:
+    if w * h > limit:
+        extra = f" ({MAX_JPEG_PIXELS / 1e6:.0f} for JPEG)" if limit == MAX_PIXELS else ""
         raise ImageError(
             f"The image is {w}x{h} pixels ({w * h / 1e6:.0f} MP); "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
+            f"the limit is {limit / 1e6:.0f} megapixels{extra}."
         )
+
+
+def _draft(im: Image.Image) -> None:
+    """Ask the JPEG decoder for the smallest DCT scale that keeps at least ``DECODE_TARGET_PIXELS``."""
+    w, h = im.size
+    if w * h <= DECODE_TARGET_PIXELS:
+        return
+    k = (w * h / DECODE_TARGET_PIXELS) ** 0.5  # linear reduction wanted
+    im.draft(im.mode if im.mode in ("RGB", "L") else None, (max(1, int(w / k)), max(1, int(h / k))))
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """Convert an image with an embedded ICC profile (Display P3, Adobe RGB, CMYK...) to sRGB RGB.
+
+    The network learned sRGB pixels; a P3 photo read without its profile looks desaturated to it.
+    A profile that cannot be parsed is ignored (the pixels are then read as sRGB, as browsers do).
+    """
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "CMYK", "L"):
+        return im
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if im.mode == "L":
+            return im
+        return ImageCms.profileToProfile(im, src, _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
 
 
 def _pil_to_rgb(im: Image.Image) -> np.ndarray:
@@ -118,6 +177,7 @@ def _pil_to_rgb(im: Image.Image) -> np.ndarray:
         im = ImageOps.exif_transpose(im)
     except Exception:  # a broken EXIF block should not cost the user the image
         pass
+    im = _to_srgb(im)
     mode = im.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         return array_to_rgb(np.asarray(im))

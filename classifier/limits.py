@@ -4,9 +4,15 @@
 own file; a test checks the two agree.
 """
 
-MAX_UPLOAD_MB = 20
+MAX_UPLOAD_MB = 64  # a 200 MP phone JPEG is 30-60 MB
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
-MAX_PIXELS = 40_000_000  # ~8000 x 5000: any phone photo, not a decompression bomb
+# Decoded at full size: PNG, WebP, HEIC, AVIF, TIFF... 50 MP covers 48 MP phone modes, and no more:
+# those formats cannot be decoded at a reduced scale, so this is the decompression-bomb limit.
+MAX_PIXELS = 50_000_000
+# JPEG is decoded at 1/2, 1/4 or 1/8 scale (draft mode) down to about DECODE_TARGET_PIXELS,
+# so 108 and 200 MP phone photos cost no more memory than a 12 MP one.
+MAX_JPEG_PIXELS = 210_000_000
+DECODE_TARGET_PIXELS = 12_000_000
 MIN_SIDE = 16  # smaller than this carries no face to judge
 MAX_ASPECT = 20.0  # long side / short side; banners and strips are not portraits
 MAX_FACES = 8  # per image; the most confident are kept

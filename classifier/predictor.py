@@ -8,21 +8,21 @@ server shares one across sessions): it holds no per-call state.
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from . import calibration as cal
 from .card import CARD_FILE, read_json, sha256_of
 from .errors import ImageError, ModelError
+from .explain import cam_heatmap, upsample
 from .faces import Box, crop_box, detect_faces, model_input
 from .images import ImageSource, load_image
 from .limits import MAX_FACES
+from .lite import LiteNetwork
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
 SMALL_FACE_PX = 64  # below this the crop is upscaled and fine detail is invented
@@ -64,20 +64,10 @@ class Prediction:
 
 
 class Classifier:
-    """A trained network plus the calibration and decision rule from its card."""
+    """A trained network (its LiteRT copy) plus the calibration and decision rule from its card."""
 
-    def __init__(self, model, card: dict, lite=None, *, load_model: Callable[[], Any] | None = None) -> None:
-        """Give the Keras ``model``, or ``model=None`` and a ``load_model`` function that loads it.
-
-        With a Lite copy (``lite``) the Keras model is only needed for heatmaps, so a loader
-        lets start-up skip it (about a second) until the first heatmap asks for it.
-        """
-        if model is None and load_model is None:
-            raise ValueError("Classifier needs a Keras model or a function that loads one")
-        self._made: dict[str, Any] = {} if model is None else {"model": model}
-        self._load_model = load_model
-        self._lock = threading.RLock()  # reentrant: building Grad-CAM asks for the model
-        self.lite = lite  # LiteNetwork with the same weights, or None: what computes verdicts when present
+    def __init__(self, lite: LiteNetwork, card: dict) -> None:
+        self.lite = lite
         self.card = card
         self.input_size = int(card["input"]["size"])
         self.a = float(card["calibration"]["a"])
@@ -85,46 +75,28 @@ class Classifier:
         self.threshold = float(card["threshold"])
         self.band = (float(card["uncertain_band"][0]), float(card["uncertain_band"][1]))
 
-    def _once(self, name: str, make: Callable[[], Any]) -> Any:
-        """``make()``'s result, built by the first caller only (sessions share one Classifier)."""
-        if name not in self._made:
-            with self._lock:
-                if name not in self._made:
-                    self._made[name] = make()
-        return self._made[name]
-
-    @property
-    def model(self):
-        """The Keras model: the source of truth, and what Grad-CAM differentiates (loaded once, on first use)."""
-        return self._once("model", self._load_model)
-
-    def _make_forward(self):
-        import tensorflow as tf
-
-        spec = tf.TensorSpec([None, self.input_size, self.input_size, 3], tf.float32)
-        model = self.model
-        return tf.function(lambda t: model(t, training=False), input_signature=[spec], reduce_retracing=True)
-
-    def keras_logits(self, x: np.ndarray) -> np.ndarray:
-        """Logits from the Keras model itself (the reference the Lite copy is checked against)."""
-        forward = self._once("forward", self._make_forward)
-        return forward(np.asarray(x, dtype=np.float32)).numpy().ravel().astype(np.float64)
-
     # -- numbers -------------------------------------------------------------------------
+    @staticmethod
+    def _stack(crops: np.ndarray) -> np.ndarray:
+        x = np.asarray(crops, dtype=np.float32)
+        return x[None] if x.ndim == 3 else x
+
     def logits(self, crops: np.ndarray) -> np.ndarray:
         """Raw network logits for a stack of uint8/float crops of the input size."""
-        x = np.asarray(crops, dtype=np.float32)
-        if x.ndim == 3:
-            x = x[None]
-        if len(x) == 0:
-            return np.zeros(0)
-        if self.lite is not None:
-            return self.lite(x)
-        return self.keras_logits(x)
+        x = self._stack(crops)
+        return np.zeros(0) if len(x) == 0 else self.lite(x)
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         """Calibrated P(AI-generated) for a stack of crops."""
         return cal.calibrate(self.logits(crops), self.a, self.b)
+
+    def probabilities_and_maps(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated P(AI) and raw activation maps (N, h, w) in one network call."""
+        x = self._stack(crops)
+        if not self.lite.has_cam:
+            raise ModelError("This model file has no heatmap output; run `python -m classifier export`.")
+        logits, cams = self.lite.run(x)
+        return cal.calibrate(logits, self.a, self.b), cams
 
     def verdict_for(self, p_ai: float) -> str:
         return cal.verdict(p_ai, self.band)
@@ -167,7 +139,13 @@ class Classifier:
                     raise
                 decoded.append(err)
         crops = [model_input(d[0], f, self.input_size) for d in decoded if not isinstance(d, ImageError) for f in d[1]]
-        p_all = self.probabilities(np.stack(crops)) if crops else np.zeros(0)
+        cams = None
+        if not crops:
+            p_all = np.zeros(0)
+        elif explain:
+            p_all, cams = self.probabilities_and_maps(np.stack(crops))
+        else:
+            p_all = self.probabilities(np.stack(crops))
         out: list[Prediction | ImageError] = []
         k = 0
         for d in decoded:
@@ -178,7 +156,7 @@ class Classifier:
             results = []
             for face in faces:
                 p = float(p_all[k])
-                heat = self.heatmap(crops[k]) if explain else None
+                heat = upsample(cam_heatmap(cams[k]), crops[k].shape[:2]) if cams is not None else None
                 k += 1
                 results.append(FaceResult(
                     box=face.as_list() if face else None,
@@ -197,11 +175,9 @@ class Classifier:
         return out
 
     def heatmap(self, crop: np.ndarray) -> np.ndarray:
-        """Grad-CAM of the AI logit over one crop, resized to the crop, in [0, 1]."""
-        from .explain import make_gradcam_heatmap, make_gradcam_model, upsample
-
-        gradcam = self._once("gradcam", lambda: make_gradcam_model(self.model))
-        return upsample(make_gradcam_heatmap(gradcam, crop), crop.shape[:2])
+        """The class activation map of the AI logit over one crop, resized to the crop, in [0, 1]."""
+        _, cams = self.probabilities_and_maps(crop)
+        return upsample(cam_heatmap(cams[0]), np.asarray(crop).shape[:2])
 
 
 def model_dir_default() -> Path:
@@ -219,7 +195,7 @@ def load_card(model_dir: str | Path | None = None) -> dict:
         raise ModelError(f"The model card ({path.name}) is corrupt; reinstall or retrain the model.") from None
 
 
-def _verified(model_dir: Path, name: str, checksum: str | None, verify: bool) -> Path:
+def verified_path(model_dir: Path, name: str, checksum: str | None, verify: bool) -> Path:
     """The path of a file the card names, once it exists and (if ``verify``) matches its checksum."""
     path = model_dir / name
     if not path.is_file():
@@ -231,34 +207,19 @@ def _verified(model_dir: Path, name: str, checksum: str | None, verify: bool) ->
     return path
 
 
-def load_keras_model(model_dir: Path, card: dict, verify: bool = True):
-    """The Keras model a card names, checksum-verified and loaded in safe mode (no code from the file)."""
-    path = _verified(model_dir, card.get("model_file", "model.keras"), card.get("sha256"), verify)
-    import keras
-
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for a bad archive
-        raise ModelError(f"The model file {path.name} could not be loaded ({type(exc).__name__}).") from None
-
-
 def load_classifier(model_dir: str | Path | None = None, verify: bool = True) -> Classifier:
-    """Load the model in ``model_dir`` (default: ``models/``) safely, checking its checksums.
+    """Load the model in ``model_dir`` (default: ``models/``), checking its checksum first.
 
-    Verdicts come from the TensorFlow Lite copy when the card names one (faster on a CPU);
-    the Keras model, which Grad-CAM needs, is then loaded on the first heatmap. Both files are
-    checksum-verified here, before anything parses them.
+    Verdicts and heatmaps both come from the LiteRT copy the card names (``lite_file``); the
+    Keras file beside it is the training source of truth and is never loaded here.
     """
     model_dir = Path(model_dir or model_dir_default())
     card = load_card(model_dir)
-    _verified(model_dir, card.get("model_file", "model.keras"), card.get("sha256"), verify)  # before any parsing
     if "lite_file" not in card:
-        return Classifier(load_keras_model(model_dir, card, verify=False), card)  # verified just above
-    lite_path = _verified(model_dir, card["lite_file"], card.get("lite_sha256"), verify)
-    from .lite import LiteNetwork
-
+        raise ModelError("The model card names no LiteRT model file; run `python -m classifier export`.")
+    lite_path = verified_path(model_dir, card["lite_file"], card.get("lite_sha256"), verify)
     try:
         lite = LiteNetwork(lite_path.read_bytes())
-    except Exception as exc:  # TensorFlow Lite raises ValueError/RuntimeError for a bad flatbuffer
+    except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
         raise ModelError(f"The model file {lite_path.name} could not be loaded ({type(exc).__name__}).") from None
-    return Classifier(None, card, lite, load_model=lambda: load_keras_model(model_dir, card, verify=False))
+    return Classifier(lite, card)

@@ -57,6 +57,16 @@ def clf(model_dir: Path):
 
 
 @pytest.fixture(scope="session")
+def keras_model(model_dir: Path):
+    """The Keras source-of-truth model (training's reference; the runtime never loads it)."""
+    pytest.importorskip("keras", reason="TensorFlow/Keras not installed: the runtime-only install")
+    from classifier import load_card
+    from classifier.training.export import load_keras_model
+
+    return load_keras_model(model_dir, load_card(model_dir))
+
+
+@pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """A real photograph (NASA, public domain) that ships inside scikit-image: 512x512 RGB."""
     from skimage import data
@@ -97,7 +107,7 @@ def run_cli(args: list[str], env: dict, timeout: float = 300, cwd: Path | None =
 @pytest.fixture(scope="session")
 def dataset_root() -> Path:
     """The labelled portraits, or a skip saying why the dataset tests did not run."""
-    from classifier import data
+    from classifier.training import data
 
     if not data.dataset_available():
         pytest.skip(f"dataset not present at {data.data_dir()} (set AIVR_DATA); dataset quality tests skipped")

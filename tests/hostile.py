@@ -79,6 +79,74 @@ def exif_rotated() -> bytes:
     return encode(astronaut()[100:400], "JPEG", quality=90, exif=exif.tobytes())
 
 
+def s15(v: float) -> bytes:
+    return struct.pack(">i", round(v * 65536))
+
+
+def rgb_icc_profile(name: str, red: tuple, green: tuple, blue: tuple, gamma: float) -> bytes:
+    """A minimal ICC v2 matrix/TRC display profile (what Display P3 and Adobe RGB are), built by hand.
+
+    No profile file ships with the test tools, so the bytes are assembled here: header, tag
+    table, description, white point, the three D50-adapted colorants and one gamma curve each.
+    """
+    def xyz(v: tuple) -> bytes:
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(c) for c in v)
+
+    def pad(b: bytes) -> bytes:
+        return b + b"\0" * (-len(b) % 4)
+
+    ascii_name = name.encode() + b"\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_name)) + ascii_name + b"\0" * 8 + b"\0" * 3 + b"\0" * 67
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256))
+    tags = [(b"desc", pad(desc)), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(red)),
+            (b"gXYZ", xyz(green)), (b"bXYZ", xyz(blue)), (b"rTRC", pad(curve)), (b"gTRC", pad(curve)),
+            (b"bTRC", pad(curve)), (b"cprt", pad(b"text" + b"\0" * 4 + b"public domain\0"))]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+              + b"\0" * 12 + b"acsp" + b"\0" * 24 + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249)
+              + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+# Display P3 (Apple), colorants adapted to D50 as in Apple's own profile; gamma 2.2 stands in for its sRGB-like curve.
+DISPLAY_P3 = rgb_icc_profile("Display P3 (test)", (0.5151, 0.2412, -0.0011), (0.2919, 0.6922, 0.0419),
+                             (0.1572, 0.0666, 0.7841), 2.2)
+
+
+def p3_jpeg() -> bytes:
+    """The astronaut converted into Display P3 and saved with that profile, as an iPhone JPEG is."""
+    from PIL import ImageCms
+
+    p3 = ImageCms.ImageCmsProfile(io.BytesIO(DISPLAY_P3))
+    im = ImageCms.profileToProfile(Image.fromarray(astronaut()), ImageCms.createProfile("sRGB"), p3, outputMode="RGB")
+    return encode(im, "JPEG", quality=92, icc_profile=DISPLAY_P3)
+
+
+def iphone_heic() -> bytes:
+    """A HEIC stored sideways with EXIF orientation 6, as iPhones save portrait shots (pillow-heif)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encode(np.ascontiguousarray(np.rot90(astronaut(), 1)), "HEIF", quality=85, exif=exif.tobytes())
+
+
+def big_jpeg(w: int, h: int) -> bytes:
+    """A real w x h JPEG: the astronaut enlarged (a 108 MP phone mode, say)."""
+    return encode(Image.fromarray(astronaut()).resize((w, h), Image.Resampling.NEAREST), "JPEG", quality=80)
+
+
+def jpeg_claiming(w: int, h: int) -> bytes:
+    """A small JPEG whose frame header claims w x h: refused from the header, never decoded."""
+    data = bytearray(encode(astronaut(), "JPEG", quality=80))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", h, w)
+    return bytes(data)
+
+
 def animated_gif() -> bytes:
     frames = [Image.fromarray(astronaut())] + [Image.new("RGB", (512, 512), c) for c in [(0, 0, 0), (255, 0, 0)]]
     return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
@@ -124,6 +192,10 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "portrait.webp": lambda: encode(astronaut(), "WEBP", quality=80),
     "portrait.bmp": lambda: encode(astronaut(), "BMP"),
     "exif_rotated.jpg": exif_rotated,
+    "iphone_rotated.heic": iphone_heic,
+    "portrait.avif": lambda: encode(astronaut(), "AVIF", quality=70),
+    "display_p3.jpg": p3_jpeg,
+    "photo_12000x9000_108mp.jpg": lambda: big_jpeg(12000, 9000),
     "photo_6000x4000.jpg": lambda: encode(resized(6000, 4000), "JPEG", quality=85),
     "wide_1000x60.png": lambda: encode(resized(1000, 60), "PNG"),
     "noface_flat.png": lambda: encode(np.full((300, 400, 3), 128, np.uint8), "PNG"),
@@ -142,12 +214,13 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "truncated.jpg": lambda: (lambda b: b[: len(b) // 2])(encode(astronaut(), "JPEG", quality=90)),
     "truncated.png": lambda: (lambda b: b[: len(b) // 2])(encode(astronaut(), "PNG")),
     "bomb_30000.png": lambda: png_bomb(30000),
-    "bomb_7000.png": lambda: png_bomb(7000),
+    "bomb_8000.png": lambda: png_bomb(8000),
     "tiny_1x1.png": lambda: encode(np.zeros((1, 1, 3), np.uint8), "PNG"),
     "strip_4000x10.png": lambda: encode(resized(4000, 10), "PNG"),
     "strip_2000x50.png": lambda: encode(resized(2000, 50), "PNG"),
     "photo_8000x6000.jpg": lambda: encode(resized(8000, 6000), "JPEG", quality=85),
     "oversize.jpg": oversize,
+    "jpeg_claims_16000x14000.jpg": lambda: jpeg_claiming(16000, 14000),
 }
 
 CASES: list[Case] = [
@@ -163,6 +236,11 @@ CASES: list[Case] = [
     Case("portrait.bmp", ".bmp", True),
     Case("exif_rotated.jpg", ".jpg", True),
     Case("photo_6000x4000.jpg", ".jpg", True),
+    Case("photo_8000x6000.jpg", ".jpg", True),  # 48 MP
+    Case("photo_12000x9000_108mp.jpg", ".jpg", True),
+    Case("iphone_rotated.heic", ".heic", True),
+    Case("portrait.avif", ".avif", True),
+    Case("display_p3.jpg", ".jpg", True),
     Case("wide_1000x60.png", ".png", True),
     Case("noface_flat.png", ".png", True),
     Case("noface_noise.png", ".png", True),
@@ -177,11 +255,11 @@ CASES: list[Case] = [
     Case("truncated.jpg", ".jpg", False, "could not be decoded"),
     Case("truncated.png", ".png", False, "could not be decoded"),
     Case("bomb_30000.png", ".png", False, "pixels"),
-    Case("bomb_7000.png", ".png", False, "megapixels"),
+    Case("bomb_8000.png", ".png", False, "megapixels"),
     Case("tiny_1x1.png", ".png", False, "1x1"),
     Case("strip_4000x10.png", ".png", False, "4000x10"),
     Case("strip_2000x50.png", ".png", False, "long and thin"),
-    Case("photo_8000x6000.jpg", ".jpg", False, "megapixels"),
+    Case("jpeg_claims_16000x14000.jpg", ".jpg", False, "megapixels"),
     Case("oversize.jpg", ".jpg", False, "mb"),
 ]
 

@@ -166,10 +166,10 @@ def test_several_uploads_give_one_result_each(served: Path, portrait_jpeg: bytes
 
 
 def test_insights_artefact_from_a_tiny_dataset(tmp_path: Path) -> None:
-    """``classifier.insights`` (the Insights page's data) on a made-up two-source dataset."""
+    """``classifier.training.insights`` (the Insights page's data) on a made-up two-source dataset."""
     from PIL import Image
 
-    from classifier.insights import compute_insights, write_insights
+    from classifier.training.insights import compute_insights, write_insights
 
     rng = np.random.default_rng(0)
     rows = ["path,label,source,generator,origin,license"]

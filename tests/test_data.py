@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.data import balanced_indices, group_key, sampling_weights, source_scale, split_of
+from classifier.training.data import balanced_indices, group_key, sampling_weights, source_scale, split_of
 
 
 def test_group_keys_keep_near_duplicates_together() -> None:

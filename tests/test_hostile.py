@@ -71,7 +71,7 @@ def test_corpus_special_expectations(clf):
 
 def test_predict_batch_mixes_good_and_bad(clf):
     """predict_batch returns results in order: Predictions and ImageErrors side by side."""
-    names = ["portrait.jpg", "empty.jpg", "palette.png", "bomb_7000.png", "noface_flat.png"]
+    names = ["portrait.jpg", "empty.jpg", "palette.png", "bomb_8000.png", "noface_flat.png"]
     out = clf.predict_batch([build(n) for n in names])
     assert len(out) == len(names)
     for name, res in zip(names, out, strict=True):
@@ -169,7 +169,7 @@ def test_cli_corpus_time_and_memory(corpus_run):
 
 def test_cli_only_bad_inputs_exit_non_zero(tmp_path, cli_env):
     """When every input fails the CLI still prints one line each, then exits non-zero."""
-    names = ["empty.jpg", "text.jpg", "truncated.png", "bomb_7000.png", "tiny_1x1.png"]
+    names = ["empty.jpg", "text.jpg", "truncated.png", "bomb_8000.png", "tiny_1x1.png"]
     paths = [str(p) for p in write_corpus(tmp_path, names)]
     proc = subprocess.run([sys.executable, "-m", "classifier", "predict", *paths, "--json"], env=cli_env,
                           cwd=REPO, capture_output=True, text=True, timeout=180)

@@ -354,3 +354,49 @@ def test_error_is_a_classifier_error():
     with pytest.raises(ClassifierError) as exc:
         load_image(b"nope")
     assert isinstance(exc.value, ImageError) and exc.value.message == str(exc.value)
+
+
+# --- phone formats (issue 15) ----------------------------------------------------------------
+
+def test_heic_with_exif_rotation_comes_out_upright():
+    """An iPhone-style HEIC stored sideways with orientation 6 decodes to the upright picture."""
+    import hostile
+
+    out = load_image(hostile.build("iphone_rotated.heic"))
+    assert out.shape == hostile.astronaut().shape
+    assert np.abs(out.astype(int) - hostile.astronaut()).mean() < 4  # upright; sideways would differ by ~60
+
+
+def test_avif_decodes():
+    import hostile
+
+    out = load_image(hostile.build("portrait.avif"))
+    assert out.shape == hostile.astronaut().shape and np.abs(out.astype(int) - hostile.astronaut()).mean() < 6
+
+
+def test_display_p3_jpeg_is_converted_to_srgb():
+    """A P3-tagged JPEG read without its profile is off by ~5.5 levels; converted, it is close to the sRGB original."""
+    import io as _io
+
+    import hostile
+    from PIL import Image as _Image
+
+    data = hostile.build("display_p3.jpg")
+    a = hostile.astronaut().astype(int)
+    raw = np.asarray(_Image.open(_io.BytesIO(data)).convert("RGB")).astype(int)
+    converted = load_image(data).astype(int)
+    assert np.abs(converted - a).mean() < 0.6 * np.abs(raw - a).mean()
+
+
+def test_108_megapixel_jpeg_is_reduced_while_decoding():
+    """Draft mode: a 12000x9000 JPEG arrives at 1/2 scale, never at full size."""
+    import hostile
+
+    out = load_image(hostile.build("photo_12000x9000_108mp.jpg"))
+    assert out.shape == (4500, 6000, 3)
+
+
+def test_upload_extensions_cover_phone_formats():
+    from classifier import UPLOAD_EXTENSIONS
+
+    assert {"heic", "heif", "avif", "jpg", "png"} <= set(UPLOAD_EXTENSIONS)

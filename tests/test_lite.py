@@ -1,4 +1,4 @@
-"""The TensorFlow Lite copy that computes verdicts: same numbers as Keras, checked like the model file."""
+"""The LiteRT copy that computes verdicts and heatmaps: same numbers as Keras, checked like the model file."""
 
 from __future__ import annotations
 
@@ -7,26 +7,26 @@ import shutil
 import numpy as np
 import pytest
 
-from classifier import ModelError, load_classifier
+from classifier import load_classifier
 from classifier.card import sha256_of
 from classifier.faces import detect_faces, model_input
 
 
 def test_card_names_the_lite_copy_and_its_checksum(clf, model_dir):
-    assert clf.lite is not None, "the shipped card names no TensorFlow Lite copy (run: python -m classifier export)"
+    assert clf.lite.has_cam, "the shipped LiteRT file has no heatmap output (run: python -m classifier export)"
     assert clf.card["lite_sha256"] == sha256_of(model_dir / clf.card["lite_file"])
 
 
-def test_lite_logits_equal_keras_logits(clf, astronaut):
+def test_lite_logits_equal_keras_logits(clf, keras_model, astronaut):
     """Same weights, same graph: the two runtimes agree far below anything a verdict could notice."""
     size = clf.input_size
     face = detect_faces(astronaut)[0]
     rng = np.random.default_rng(0)
     crops = np.stack([model_input(astronaut, face, size), model_input(astronaut, None, size),
                       rng.integers(0, 256, (size, size, 3), dtype=np.uint8)]).astype(np.float32)
-    keras_logits = clf.keras_logits(crops)
+    keras_logits = keras_model(crops, training=False).numpy().ravel()
     lite_logits = np.concatenate([clf.lite(crops), clf.lite(crops[:1])])  # two batch sizes, one interpreter
-    np.testing.assert_allclose(lite_logits, np.concatenate([keras_logits, keras_logits[:1]]), atol=1e-3)
+    np.testing.assert_allclose(lite_logits, np.concatenate([keras_logits, keras_logits[:1]]), atol=1e-4)
     assert np.ptp(keras_logits) > 0.5  # the three crops really differ, so agreement means something
 
 
@@ -37,27 +37,7 @@ def broken_lite(tmp_path, model_dir):
     return dst / "model.tflite"
 
 
-def test_corrupt_lite_copy_is_refused(broken_lite):
-    data = bytearray(broken_lite.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    broken_lite.write_bytes(bytes(data))
-    with pytest.raises(ModelError, match="checksum"):
-        load_classifier(broken_lite.parent)
-
-
-def test_missing_lite_copy_is_refused(broken_lite):
-    broken_lite.unlink()
-    with pytest.raises(ModelError, match="missing"):
-        load_classifier(broken_lite.parent)
-
-
-def test_unverified_garbage_lite_copy_is_a_model_error(broken_lite):
-    broken_lite.write_bytes(b"TFL3 this is not a flatbuffer")
-    with pytest.raises(ModelError, match="could not be loaded"):
-        load_classifier(broken_lite.parent, verify=False)
-
-
-def test_export_repairs_a_missing_lite_copy(broken_lite):
+def test_export_repairs_a_missing_lite_copy(broken_lite, keras_model):
     """``export`` needs only the Keras file, so it can rebuild the copy that load_classifier refuses without."""
     from classifier import cli
 
@@ -65,4 +45,4 @@ def test_export_repairs_a_missing_lite_copy(broken_lite):
     broken_lite.unlink()
     assert cli.main(["--model-dir", str(broken_lite.parent), "export"]) == 0
     clf = load_classifier(broken_lite.parent)
-    assert clf.lite is not None and "lite_sha256" in card_before
+    assert clf.lite.has_cam and "lite_sha256" in card_before

@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from classifier.model import freeze_through, make_small_cnn  # noqa: E402
+from classifier.training.model import freeze_through, make_small_cnn  # noqa: E402
 
 
 def test_freeze_through_marks_a_prefix_of_layers() -> None:
@@ -57,7 +57,7 @@ def test_train_command_line_freezes_the_backbone_by_default_but_not_a_scratch_cn
 
 
 def test_train_command_line_passes_the_weight_average() -> None:
-    from classifier.train import TrainConfig
+    from classifier.training.train import TrainConfig
 
     assert cfg() == TrainConfig()
     assert cfg("--ema", "0.995", "--epochs", "15").ema_momentum == 0.995

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from classifier.report import END, START, results_markdown, splice
+from classifier.training.report import END, START, results_markdown, splice
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -36,17 +36,17 @@ def flip_byte(path, offset=None):
     path.write_bytes(bytes(data))
 
 
-def test_card_records_the_model_checksum(model_dir):
-    """The card names the model file and its SHA-256, which matches the file on disk."""
+def test_card_records_the_model_checksums(model_dir):
+    """The card names both model files and their SHA-256, which match the files on disk."""
     card = load_card(model_dir)
-    path = model_dir / card["model_file"]
-    assert path.is_file()
-    assert card["sha256"] == sha256_of(path)
+    for name, digest in ((card["model_file"], card["sha256"]), (card["lite_file"], card["lite_sha256"])):
+        assert (model_dir / name).is_file()
+        assert digest == sha256_of(model_dir / name)
 
 
 def test_one_flipped_byte_is_caught(broken):
-    """Corrupting one byte of model.keras gives a ModelError mentioning the checksum."""
-    flip_byte(broken / "model.keras")
+    """Corrupting one byte of model.tflite (what the runtime runs) gives a ModelError mentioning the checksum."""
+    flip_byte(broken / "model.tflite")
     with pytest.raises(ModelError) as exc:
         load_classifier(broken)
     assert "checksum" in exc.value.message and is_clean_message(exc.value.message)
@@ -54,9 +54,17 @@ def test_one_flipped_byte_is_caught(broken):
 
 def test_missing_model_file(broken):
     """A deleted model file gives a ModelError saying it is missing."""
-    (broken / "model.keras").unlink()
+    (broken / "model.tflite").unlink()
     with pytest.raises(ModelError, match="missing"):
         load_classifier(broken)
+
+
+def test_runtime_never_reads_the_keras_file(broken):
+    """Verdicts and heatmaps need only the LiteRT file: a missing Keras file changes nothing."""
+    (broken / "model.keras").unlink()
+    clf = load_classifier(broken)
+    crop = np.zeros((clf.input_size, clf.input_size, 3), np.uint8)
+    assert clf.heatmap(crop).shape == crop.shape[:2]
 
 
 def test_missing_and_corrupt_card(broken, tmp_path):
@@ -74,61 +82,47 @@ def test_missing_and_corrupt_card(broken, tmp_path):
 def test_card_checksum_mismatch(broken):
     """A card whose checksum does not match (e.g. the model was swapped) is refused."""
     card = json.loads((broken / "model_card.json").read_text())
-    card["sha256"] = "0" * 64
+    card["lite_sha256"] = "0" * 64
     (broken / "model_card.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="checksum"):
         load_classifier(broken)
 
 
 def test_unverified_garbage_model_is_a_model_error(broken):
-    """Even with verify=False, a file Keras cannot parse gives ModelError, not a Keras exception,
-    when the Keras model is first needed (verdicts come from the Lite copy, heatmaps from Keras)."""
-    (broken / "model.keras").write_bytes(b"PK\x03\x04 this is not a keras archive")
-    clf = load_classifier(broken, verify=False)
+    """Even with verify=False, a file LiteRT cannot parse gives ModelError, not a runtime exception."""
+    (broken / "model.tflite").write_bytes(b"TFL3 this is not a flatbuffer" * 10)
     with pytest.raises(ModelError, match="could not be loaded"):
-        _ = clf.model
+        load_classifier(broken, verify=False)
 
 
-def test_keras_model_waits_for_the_first_heatmap(monkeypatch, model_dir, clf):
-    """Verdicts need only the Lite copy: Keras loads the model once, on the first heatmap."""
+def test_keras_file_loads_in_safe_mode(monkeypatch, model_dir, keras_model):
+    """Training's loader asks Keras for safe_mode=True and compile=False (no code from the file)."""
     import keras
 
-    calls = []
-    real = clf.model  # load the shared model before load_model is replaced
-
-    def spy(path, **kwargs):
-        calls.append(path)
-        return real
-
-    monkeypatch.setattr(keras.saving, "load_model", spy)
-    fresh = load_classifier(model_dir)
-    crop = np.zeros((1, fresh.input_size, fresh.input_size, 3), np.uint8)
-    fresh.probabilities(crop)
-    assert calls == []
-    fresh.heatmap(crop[0])
-    fresh.heatmap(crop[0])
-    assert len(calls) == 1
-
-
-def test_loads_with_keras_safe_mode(monkeypatch, model_dir, clf):
-    """load_classifier asks Keras for safe_mode=True and compile=False (no code from the file)."""
-    import keras
+    from classifier.training.export import load_keras_model
 
     seen = {}
-    real = clf.model  # load the shared model before load_model is replaced
 
     def spy(path, **kwargs):
         seen.update(kwargs)
-        return real
+        return keras_model
 
     monkeypatch.setattr(keras.saving, "load_model", spy)
-    _ = load_classifier(model_dir).model
+    load_keras_model(model_dir, load_card(model_dir))
     assert seen.get("safe_mode") is True and seen.get("compile") is False
 
 
-def test_model_has_no_lambda_layers(clf):
+def test_keras_garbage_is_a_model_error(broken, keras_model):
+    from classifier.training.export import load_keras_model
+
+    (broken / "model.keras").write_bytes(b"PK\x03\x04 this is not a keras archive")
+    with pytest.raises(ModelError, match="could not be loaded"):
+        load_keras_model(broken, load_card(broken), verify=False)
+
+
+def test_model_has_no_lambda_layers(keras_model):
     """The shipped network contains no Lambda layers (they would need unsafe deserialisation)."""
-    names = {type(layer).__name__ for layer in clf.model._flatten_layers(include_self=True, recursive=True)}
+    names = {type(layer).__name__ for layer in keras_model._flatten_layers(include_self=True, recursive=True)}
     assert "Lambda" not in names and "TFOpLambda" not in names, names
 
 
@@ -136,16 +130,14 @@ def test_model_has_no_lambda_layers(clf):
 def test_cli_exits_2_with_one_line_error(broken, cli_env, portrait_jpeg, damage):
     """The CLI with a corrupt or missing model exits 2 and prints one line, no traceback."""
     if damage == "flip":
-        flip_byte(broken / "model.keras")
+        flip_byte(broken / "model.tflite")
     else:
-        (broken / "model.keras").unlink()
+        (broken / "model.tflite").unlink()
     img = broken / "face.jpg"
     img.write_bytes(portrait_jpeg)
     proc = run_cli(["--model-dir", str(broken), "predict", str(img), "--json"], env=cli_env, timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stdout == ""
-    # Exactly one line: the package must not import Keras/TensorFlow (whose start-up log lines
-    # ignore TF_CPP_MIN_LOG_LEVEL) before the model passes its checks.
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr[-2000:]
     assert lines[0].startswith("error: The model file") and "Traceback" not in proc.stderr

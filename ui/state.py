@@ -10,8 +10,6 @@ is missing rather than crash.
 from __future__ import annotations
 
 import json
-import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,7 @@ import numpy as np
 import streamlit as st
 
 from classifier import Classifier, ModelError, load_classifier
-from classifier.card import CARD_FILE, EVAL_FILE
-from classifier.insights import INSIGHTS_FILE
+from classifier.card import CARD_FILE, EVAL_FILE, INSIGHTS_FILE
 from classifier.predictor import DEFAULT_MODEL_DIR, model_dir_default
 
 
@@ -29,53 +26,15 @@ def model_dir() -> Path:
     return model_dir_default()
 
 
-def _keep_tensorflow_warm() -> None:
-    """Stop Streamlit from resetting Keras after every script run.
-
-    After each run Streamlit calls ``keras.backend.clear_session()``
-    (``script_runner._clean_problem_modules``), meant for apps that build models
-    in the script. For us it throws away TensorFlow's kernel cache and forces a
-    full garbage collection, so the first prediction of every run paid ~0.3 s
-    extra here (0.30 s instead of 0.025 s for the forward pass). We never build
-    models in a script, so only the matplotlib half of that clean-up is kept.
-    """
-    try:
-        from streamlit.runtime.scriptrunner import script_runner
-    except ImportError:  # internal module moved: we are only slower, not wrong
-        return
-    if getattr(script_runner, "_clean_problem_modules", None) is None:
-        return
-    if getattr(script_runner._clean_problem_modules, "_aivr_keeps_keras", False):
-        return
-
-    def close_pyplot_figures_only() -> None:
-        plt = sys.modules.get("matplotlib.pyplot")
-        if plt is not None:
-            plt.close("all")
-
-    close_pyplot_figures_only._aivr_keeps_keras = True  # type: ignore[attr-defined]
-    script_runner._clean_problem_modules = close_pyplot_figures_only
-
-
 @st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=2)
 def _load(path: str, version: int | None = None) -> Classifier:
     """``version`` (the card's mtime) is only a cache key: a retrained model replaces the cached one."""
-    _keep_tensorflow_warm()
     clf = load_classifier(path)
     try:  # trace the network and wake the detector now, not on the first user's upload
         clf.predict(np.full((96, 96, 3), 128, np.uint8))
     except Exception:
         pass
-    # Verdicts are ready; the Keras model behind heatmaps (about 1.7 s) loads behind them.
-    threading.Thread(target=_warm_heatmaps, args=(clf,), name="aivr-warm-heatmaps", daemon=True).start()
     return clf
-
-
-def _warm_heatmaps(clf: Classifier) -> None:
-    try:
-        clf.heatmap(np.full((clf.input_size, clf.input_size, 3), 128, np.uint8))
-    except Exception:  # a broken Keras file shows up as a per-image message when a heatmap is asked for
-        pass
 
 
 def get_classifier() -> tuple[Classifier | None, str | None]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .faces import Box, crop_box, cut, resize_to_input
+from ..faces import Box, crop_box, cut, resize_to_input
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import calibration as cal
+from .. import calibration as cal
+from ..card import CARD_FILE, EVAL_FILE, read_json, write_json
+from ..faces import detect_faces, model_input
+from ..predictor import Classifier, load_classifier, model_dir_default
 from .augment import jpeg_roundtrip, to_gray
-from .card import CARD_FILE, EVAL_FILE, read_json, write_json
 from .data import Record, load_images, read_manifest
-from .faces import detect_faces, model_input
 from .metrics import confusion, roc_auc, roc_points
-from .predictor import Classifier, load_classifier, model_dir_default
 
 
 def _half_scale(img: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import calibration as cal
+from .. import calibration as cal
 from .augment import AugmentConfig, augment, is_gray
 from .data import (
     HELD_OUT_SOURCES,
@@ -34,7 +34,7 @@ from .data import (
 from .metrics import roc_auc
 from .simulate import SIM_GENERATOR, SIM_SOURCE, simulated_fakes
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 UNCERTAIN_TARGET = 0.99  # each confident verdict should be right this often on validation
 THRESHOLD_RULE = ("at most 2 % of real validation photos (5 % of any real source) at or above the cut; among those "
                   "cuts, maximise the worst per-source accuracy on validation; ties by balanced accuracy")
@@ -220,7 +220,9 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
     """Refit the decision rule of a trained model on validation and rewrite its card."""
     import keras
 
-    from .card import CARD_FILE, KNOWN_LIMITS, MODEL_FILE, read_json, save_model_and_card
+    from ..card import CARD_FILE, MODEL_FILE, read_json
+    from .export import save_model_and_card
+    from .modelcard import KNOWN_LIMITS
 
     card = read_json(model_dir / CARD_FILE)
     model = keras.saving.load_model(model_dir / MODEL_FILE, compile=False, safe_mode=True)
@@ -243,7 +245,8 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     """Train, calibrate on validation, save model + card in ``out_dir``; return the card."""
     import keras
 
-    from .card import build_card, save_model_and_card
+    from .export import save_model_and_card
+    from .modelcard import build_card
 
     t0 = time.time()
     keras.utils.set_random_seed(cfg.seed)
@@ -313,6 +316,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         val_metrics=rule["validation"],
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
         train_seconds=time.time() - t0,
+        trained_on=sorted({r.source for r in train_recs}),
     )
     if reweighting is not None:
         card["training"]["source_reweighting"] = reweighting.log

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .faces import Box, detect_faces, model_input
-from .images import load_image
+from ..faces import Box, detect_faces, model_input
+from ..images import load_image
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "portraits"
 CACHE_DIR = REPO_ROOT / ".cache"
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)  # train, val, test

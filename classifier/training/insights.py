@@ -23,11 +23,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..card import INSIGHTS_FILE  # noqa: E402
+from ..images import load_image
 from .augment import is_gray
 from .data import REPO_ROOT, Record, data_dir, dataset_available, read_manifest
-from .images import load_image
 
-INSIGHTS_FILE = "insights.json"
 DEFAULT_OUT = REPO_ROOT / "models" / INSIGHTS_FILE
 SPECTRUM_SIDE = 256  # images are resized to this before the FFT, so every source is compared alike
 SPECTRUM_OUT = 128  # the stored mean spectrum is block-averaged down to this (keeps the JSON small)

@@ -1,0 +1,89 @@
+"""The seam between the runtime and training: verdicts and heatmaps never load TensorFlow or Keras.
+
+The runtime is what ``make run`` installs (no TensorFlow at all); ``classifier/training/`` holds
+everything that needs TensorFlow or the dataset. Two checks: statically, no runtime module imports
+TensorFlow, Keras or the training package at module level; dynamically, a fresh process that
+predicts with a heatmap through the public API ends with none of them in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+from conftest import REPO
+
+RUNTIME = sorted(p for p in (REPO / "classifier").glob("*.py"))
+FORBIDDEN = ("tensorflow", "keras", "classifier.training")
+# Entry points may dispatch to training commands from inside a function (``python -m classifier train``).
+DISPATCHERS = {"cli.py"}
+
+
+def _imports(tree: ast.AST, package: str, top_level_only: bool) -> list[str]:
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    names = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the package
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                names.append(f"{base}.{node.module}" if node.module else base)
+            else:
+                names.append(node.module or "")
+    return names
+
+
+def test_runtime_modules_do_not_import_tensorflow_keras_or_training():
+    assert len(RUNTIME) >= 10, "runtime modules not found"
+    offenders = {}
+    for path in RUNTIME:
+        tree = ast.parse(path.read_text())
+        names = _imports(tree, "classifier", top_level_only=path.name in DISPATCHERS)
+        bad = [n for n in names if any(n == f or n.startswith(f + ".") for f in FORBIDDEN)]
+        if bad:
+            offenders[path.name] = bad
+    assert not offenders, f"runtime modules importing training code or TensorFlow: {offenders}"
+
+
+def test_check_catches_an_offender(tmp_path):
+    """The static check is not vacuous: a module with a lazy Keras import is flagged."""
+    tree = ast.parse("def f():\n    import keras\n    from .training import train\n")
+    assert {"keras", "classifier.training"} <= set(_imports(tree, "classifier", top_level_only=False))
+
+
+def test_predict_with_heatmap_loads_no_tensorflow(cli_env, portrait_jpeg, tmp_path):
+    """Through the public API, a verdict with heatmaps leaves no TensorFlow, Keras or training module loaded."""
+    img = tmp_path / "face.jpg"
+    img.write_bytes(portrait_jpeg)
+    code = (
+        "import sys, classifier\n"
+        "from classifier import load_classifier, annotate, load_image\n"
+        f"p = load_classifier().predict({str(img)!r}, explain=True)\n"
+        "assert p.faces and p.faces[0].heatmap is not None\n"
+        f"annotate(load_image({str(img)!r}), p, heatmaps=True)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')"
+        " or m.startswith('classifier.training')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=cli_env, cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pages_and_ui_never_import_tensorflow():
+    """Pages and ui/ go through the package; they never import TensorFlow or Keras themselves."""
+    for path in [*sorted((REPO / "pages").glob("*.py")), *sorted((REPO / "ui").glob("*.py")), REPO / "Home.py"]:
+        names = _imports(ast.parse(path.read_text()), "ui", top_level_only=False)
+        assert not [n for n in names if n.split(".")[0] in ("tensorflow", "keras")], path.name
+
+
+def test_training_modules_the_app_reads_are_tensorflow_free(cli_env):
+    """The Insights page samples the dataset through classifier.training.data/insights: no TensorFlow there."""
+    code = ("import sys, classifier.training.data, classifier.training.insights\n"
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], env=cli_env, cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
