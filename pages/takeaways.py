@@ -21,6 +21,14 @@ else:
             icon=":material/info:")
     if dig(card, "validation"):
         st.markdown(f"- {state.band_sentence(card)}")
+gen = findings.generalisation_rows(ev)
+if gen:
+    st.subheader("Sources it never saw")
+    st.markdown("The numbers above are on the model's own sources. On whole sources kept out of training "
+                "(the held-out protocol) it does this:")
+    st.table(gen)
+    for line in findings.generalisation_findings(ev):
+        st.markdown(f"- {line}")
 notes = findings.shortcut_notes(ins, card)
 spec = findings.spectrum_note(ins)
 if notes or spec:

@@ -184,15 +184,17 @@ def app_url(tmp_path_factory):
             time.sleep(0.5)
         yield url
     finally:
+        stopped = None
         if proc.poll() is None:
-            proc.terminate()
+            proc.terminate()  # SIGTERM, as a supervisor stops a service: it must exit 0, promptly
             try:
-                proc.wait(timeout=15)
+                stopped = proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=15)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(log_path, ARTIFACTS / "streamlit-server.log")
+        assert stopped == 0, f"the app server did not exit 0 within 10 s of SIGTERM ({stopped}):\n{server_log()}"
 
 
 # --------------------------------------------------------------------------- browser helpers

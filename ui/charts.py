@@ -271,3 +271,27 @@ def robustness(rows: Sequence[dict]) -> Figure | None:
     ax.set_xlim(0.4, 1.18)
     ax.set_xlabel("balanced accuracy (orange/red: drop of more than 2 / 8 points)", fontsize=8)
     return fig
+
+
+def verdict_shares(rows: Sequence[dict], name_key: str = "group") -> Figure | None:
+    """Stacked bars: the share of each held-out family called real, uncertain and AI."""
+    rows = [r for r in rows if isinstance(r, dict) and _num(r.get("called_real")) is not None]
+    if not rows:
+        return None
+    fig, axes = _fig(5, 0.42 * len(rows) + 1.1)
+    ax = axes[0, 0]
+    y = np.arange(len(rows))
+    left = np.zeros(len(rows))
+    for key, colour, label in (("called_real", LABEL_COLOUR.get("real", GREY), "called real"),
+                               ("uncertain", "#e6a000", "uncertain"),
+                               ("called_ai", LABEL_COLOUR.get("ai", GREY), "called AI")):
+        share = np.array([float(_num(r.get(key)) or 0.0) for r in rows])
+        ax.barh(y, share, left=left, color=colour, alpha=0.85, label=label)
+        left += share
+    ax.set_yticks(y, [f"{r.get(name_key, '?')} [{r.get('label', '?')}] (n={r.get('n', '?')})" for r in rows],
+                  fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
+    ax.legend(fontsize=7, loc="lower right", ncols=3)
+    ax.invert_yaxis()
+    return fig

@@ -137,3 +137,43 @@ def evaluation_findings(ev: dict | None, card: dict | None) -> list[str]:
                    else "a gap worth watching: the validation split flattered the model")
         out.append(f"Validation ROC-AUC was {val_auc:.3f} and test ROC-AUC is {test_auc:.3f}: {verdict}.")
     return out
+
+
+def generalisation_rows(ev: dict | None) -> list[dict]:
+    """The held-out table as the pages show it, read from ``evaluation.json`` (empty when absent)."""
+    rows = []
+    for g in dig(ev, "held_out", "groups", default=[]) or []:
+        if not isinstance(g, dict):
+            continue
+        auc = _f(g.get("roc_auc_vs_real_test"))
+        rows.append({
+            "Held-out family": g.get("group", "?"),
+            "Label": g.get("label", "?"),
+            "Images": g.get("n"),
+            "Called real": pct(g.get("called_real"), 0),
+            "Uncertain": pct(g.get("uncertain"), 0),
+            "Called AI": pct(g.get("called_ai"), 0),
+            "AUC vs real test photos": "—" if auc is None else f"{auc:.3f}",
+        })
+    return rows
+
+
+def generalisation_findings(ev: dict | None) -> list[str]:
+    """What the held-out sources say, next to the in-distribution test, as sentences."""
+    groups = [g for g in dig(ev, "held_out", "groups", default=[]) or [] if isinstance(g, dict)]
+    if not groups:
+        return []
+    out = []
+    o = dig(ev, "overall") or {}
+    real_rows = [g for g in groups if g.get("label") == "real"]
+    ai_rows = [g for g in groups if g.get("label") == "ai"]
+    if real_rows:
+        worst = min(real_rows, key=lambda g: _f(g.get("called_real")) or 0.0)
+        out.append(f"Real photos from a source it never saw (`{worst.get('group')}`): "
+                   f"{pct(worst.get('called_real'), 0)} called real, {pct(worst.get('called_ai'), 0)} called AI; "
+                   f"on its own test split {pct(dig(o, 'real_called_real'), 0)} of real photos are called real.")
+    for g in ai_rows:
+        out.append(f"Unseen generator `{g.get('group')}`: ROC-AUC {num(g.get('roc_auc_vs_real_test'))} against the "
+                   f"real test photos, {pct(g.get('called_ai'), 0)} called AI (in-distribution test ROC-AUC "
+                   f"{num(dig(o, 'roc_auc'))}).")
+    return out

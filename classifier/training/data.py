@@ -52,7 +52,7 @@ def held_out_group(source: str) -> str:
     if source in ("london_debruine", "canada_debruine"):
         return "debruine_studio (london + canada)"
     if "tpdne" in source:
-        return "stylegan2_tpdne (all four)"
+        return "stylegan2_tpdne (thispersondoesnotexist)"
     return source
 
 

@@ -20,7 +20,7 @@ from ..card import CARD_FILE, EVAL_FILE, read_json, write_json
 from ..faces import detect_faces, model_input
 from ..predictor import Classifier, load_classifier, model_dir_default
 from .augment import jpeg_roundtrip, to_gray
-from .data import Record, load_images, read_manifest
+from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
 from .metrics import confusion, roc_auc, roc_points
 
 
@@ -73,7 +73,17 @@ def summary(y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, f
     }
 
 
-def per_group(records: list[Record], y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[list, list]:
+def verdict_shares(p: np.ndarray, band: tuple[float, float]) -> dict[str, float]:
+    """How often the product's verdict is each of its three words (what a user actually sees)."""
+    p = np.asarray(p, np.float64)
+    n = max(1, len(p))
+    return {"called_ai": float(np.sum(p >= band[1]) / n), "called_real": float(np.sum(p < band[0]) / n),
+            "uncertain": float(np.sum((p >= band[0]) & (p < band[1])) / n)}
+
+
+def per_group(
+    records: list[Record], y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, float] = (0.5, 0.5)
+) -> tuple[list, list]:
     pred = p >= threshold
     sources, generators = [], []
     for src in sorted({r.source for r in records}):
@@ -87,6 +97,7 @@ def per_group(records: list[Record], y: np.ndarray, p: np.ndarray, threshold: fl
                 "n": int(m.sum()),
                 "accuracy": float(np.mean(pred[m] == y[m].astype(bool))),
                 "mean_p_ai": float(p[m].mean()),
+                **verdict_shares(p[m], band),
             }
         )
     real = y == 0
@@ -106,19 +117,78 @@ def per_group(records: list[Record], y: np.ndarray, p: np.ndarray, threshold: fl
     return sources, generators
 
 
-def evaluate(
-    model_dir: str | Path | None = None, data: str | None = None, split: str = "test", write: bool = True
+def trained_sources(card: dict) -> set[str]:
+    """The sources a model trained on, from its card (older cards: the sources its data listed)."""
+    return set(card.get("training", {}).get("trained_on") or [r["source"] for r in card["data"]["sources"]])
+
+
+def unseen_sources(card: dict) -> list[str]:
+    """The protocol's held-out sources this model never trained on."""
+    return sorted(set(HELD_OUT_SOURCES) - trained_sources(card))
+
+
+def held_out_report(
+    clf: Classifier, records: list[Record], data: str | None, real_test_p: np.ndarray
 ) -> dict:
-    """Score ``split`` and (for the test split) write ``evaluation.json`` beside the model."""
+    """Each held-out family through the app's pipeline: what users would be told, and separability.
+
+    Real families: the share called real / AI / uncertain (the costly error is "AI").
+    Generators: ROC-AUC against the in-distribution real test photos, and the share called AI.
+    """
+    images = load_images(records, data)
+    p = pipeline_probabilities(clf, images)
+    rows = []
+    for group in sorted({held_out_group(r.source) for r in records}):
+        m = np.array([held_out_group(r.source) == group for r in records])
+        label = next(r.label for r in records if held_out_group(r.source) == group)
+        sources = sorted({r.source for r, k in zip(records, m, strict=True) if k})
+        row = {"group": group, "label": label, "sources": sources,
+               "n": int(m.sum()), "mean_p_ai": float(p[m].mean()), **verdict_shares(p[m], clf.band),
+               "accuracy": float(np.mean((p[m] >= clf.threshold) == (label == "ai")))}
+        if label == "ai":
+            yy = np.r_[np.zeros(len(real_test_p)), np.ones(int(m.sum()))]
+            row["roc_auc_vs_real_test"] = roc_auc(yy, np.r_[real_test_p, p[m]])
+        rows.append(row)
+    y = np.array([r.y for r in records])
+    return {
+        "sources": {s: HELD_OUT_SOURCES[s] for s in sorted({r.source for r in records})},
+        "groups": rows,
+        "roc_auc_unseen_ai_vs_unseen_real": roc_auc(y, p),
+        "worst_score": worst_held_out_score(rows),
+        "p_ai": [round(float(v), 6) for v in p],  # per image, in manifest order: the test re-derives the rows
+        "paths": [r.path for r in records],
+    }
+
+
+def held_out_score(row: dict) -> float:
+    """One number per held-out family, 1 = perfect: real photos called real; generators' AUC."""
+    return float(row["called_real"]) if row["label"] == "real" else float(row.get("roc_auc_vs_real_test") or 0.0)
+
+
+def worst_held_out_score(rows: list[dict]) -> float | None:
+    return min((held_out_score(r) for r in rows), default=None)
+
+
+def evaluate(
+    model_dir: str | Path | None = None, data: str | None = None, split: str = "test", write: bool = True,
+    robustness: bool = True,
+) -> dict:
+    """Score ``split`` (and the held-out sources); for the test split write ``evaluation.json`` and the card."""
     model_dir = Path(model_dir or model_dir_default())
     clf = load_classifier(model_dir)
-    records = [r for r in read_manifest(data) if r.split == split]
+    card = read_json(model_dir / CARD_FILE)
+    unseen = unseen_sources(card)
+    all_records = read_manifest(data)
+    # In-distribution: the split of the sources the model trained on. Held-out sources are reported
+    # apart; sources added to the data after the model was trained count once a model trained on them ships.
+    trained = trained_sources(card)
+    records = [r for r in all_records if r.split == split and r.source in trained]
     images = load_images(records, data)
     y = np.array([r.y for r in records])
     report: dict = {"split": split}
     robustness = []
     p_orig = None
-    for name, transform in ROBUSTNESS.items():
+    for name, transform in (ROBUSTNESS if robustness else {"original": ROBUSTNESS["original"]}).items():
         p = pipeline_probabilities(clf, [transform(im) for im in images])
         if name == "original":
             p_orig = p
@@ -130,7 +200,17 @@ def evaluate(
     for row in robustness:
         row["delta_balanced_accuracy"] = row["balanced_accuracy"] - robustness[0]["balanced_accuracy"]
     report["overall"] = summary(y, p_orig, clf.threshold, clf.band)
-    report["per_source"], report["per_generator"] = per_group(records, y, p_orig, clf.threshold)
+    real = y == 0
+    report["overall"]["false_ai_rate_real"] = float(np.mean(p_orig[real] >= clf.threshold))
+    report["overall"].update({f"real_{k}": v for k, v in verdict_shares(p_orig[real], clf.band).items()})
+    report["per_source"], report["per_generator"] = per_group(records, y, p_orig, clf.threshold, clf.band)
+    report["trained_on"] = sorted({r.source for r in records})
+    if unseen:
+        held = [r for r in all_records if r.source in unseen]
+        report["held_out"] = held_out_report(clf, held, data, p_orig[real])
+        for row in report["held_out"]["groups"]:
+            print(f"  held out {row['group']:36s} n={row['n']:4d} called real {row['called_real']:.3f} "
+                  f"AI {row['called_ai']:.3f} auc {row.get('roc_auc_vs_real_test')}", flush=True)
     report["roc"] = roc_points(y, p_orig)
     report["reliability"] = cal.reliability_bins(p_orig, y)
     report["robustness"] = robustness
@@ -139,7 +219,10 @@ def evaluate(
         report["candidates"] = read_json(candidates)["candidates"]
     if write and split == "test":
         write_json(model_dir / EVAL_FILE, report)
-        card = read_json(model_dir / CARD_FILE)
-        card["test"] = {k: report["overall"][k] for k in ("n", "roc_auc", "accuracy", "balanced_accuracy", "ece")}
+        card["test"] = {k: report["overall"][k] for k in ("n", "roc_auc", "accuracy", "balanced_accuracy", "ece",
+                                                            "false_ai_rate_real")}
+        card["test"]["worst_source_accuracy"] = min(r["accuracy"] for r in report["per_source"])
+        if "held_out" in report:
+            card["held_out"] = {k: v for k, v in report["held_out"].items() if k not in ("p_ai", "paths")}
         write_json(model_dir / CARD_FILE, card)
     return report

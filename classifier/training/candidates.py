@@ -1,0 +1,91 @@
+"""Comparing trained candidates, and the rule that picks the one to ship.
+
+Every try is recorded in ``models/candidates.json``, failures included, so a later session sees
+what was tried. The rule looks at generalisation first: the worst score over the held-out
+families (real photos called real; a generator's AUC against real test photos), because what a
+user meets is sources the model never saw. Rows from before the held-out protocol have no such
+score and rank after every row that has one; among those, the worst validation source decides.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..card import CARD_FILE, read_json, write_json
+
+SELECTION_RULE = ("highest worst held-out score (held-out real photos called real; held-out generators' AUC vs "
+                  "real test photos); then highest worst-source accuracy on validation; then balanced accuracy")
+
+
+def candidate_row(card: dict) -> dict:
+    """One line of the candidates table: a trained model's recipe and results, from its card."""
+    cfg = card["training"]["config"]
+    per_source = card["validation"].get("per_source_accuracy")  # absent in cards from before the rule
+    held = card.get("held_out") or {}
+    return {"arch": card["architecture"], "val_roc_auc": card["validation"]["roc_auc"],
+            "val_balanced_accuracy": card["validation"]["balanced_accuracy"],
+            "val_ece": card["validation"]["ece"],
+            "val_worst_source_accuracy": min(per_source.values()) if per_source else None,
+            "held_out_worst_score": held.get("worst_score"),
+            "held_out_groups": {g["group"]: round(g["called_real"] if g["label"] == "real"
+                                                  else (g.get("roc_auc_vs_real_test") or 0.0), 4)
+                                for g in held.get("groups", [])},
+            "held_out_sources": sorted(card["training"].get("held_out_sources") or {}),
+            "simulated_fakes": (card["training"].get("simulated_fakes") or {}).get("n", 0),
+            "steps": cfg["epochs"] * cfg["steps_per_epoch"],
+            "frozen_through": cfg.get("freeze_through"),
+            "ema": cfg.get("ema_momentum"),
+            "reweight": cfg.get("reweight_power"),
+            "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
+            "size_mb": round(card["size_bytes"] / 1e6, 2),
+            "note": card["training"].get("note", "")}
+
+
+def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` then ``new``; a new row replaces an old one of the same run (recipe and training time).
+
+    Lets a later session add its experiments without the earlier candidates' folders, which are
+    build outputs and not kept.
+    """
+    def run(row: dict) -> tuple:
+        return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
+                row["input_size"], row["train_seconds"])
+
+    fresh = {run(r) for r in new}
+    return [r for r in old if run(r) not in fresh] + new
+
+
+def rank_key(row: dict) -> tuple:
+    held = row.get("held_out_worst_score")
+    return (held is not None, held or 0.0, row.get("val_worst_source_accuracy") or 0.0, row["val_balanced_accuracy"])
+
+
+def best_candidate(rows: list[dict]) -> dict:
+    """The row ``SELECTION_RULE`` picks."""
+    return max(rows, key=rank_key)
+
+
+def compare(dirs: list[str], model_dir: Path, keep: bool) -> dict:
+    """Record the candidates' results (from their cards) beside the shipped model; return the best row."""
+    rows = [candidate_row(read_json(Path(d) / CARD_FILE)) for d in dirs]
+    for row in rows:
+        print(json.dumps(row))
+    path = model_dir / "candidates.json"
+    if keep and path.exists():
+        rows = merge_candidates(read_json(path)["candidates"], rows)
+    write_json(path, {"candidates": rows})
+    best = best_candidate(rows)
+    print(f"by the rule ({SELECTION_RULE}) the best is: {json.dumps(best)}")
+    card_path = model_dir / CARD_FILE
+    if card_path.exists():  # the card carries the comparison its model won (or, if not, shows it did not)
+        card = read_json(card_path)
+        card["selection"] = {"rule": SELECTION_RULE, "shipped": candidate_row(card), "best": best,
+                             "candidates": rows}
+        write_json(card_path, card)
+    evaluation = model_dir / "evaluation.json"
+    if evaluation.exists():  # keep the Insights page's copy in step without re-running evaluate
+        report = read_json(evaluation)
+        report["candidates"] = rows
+        write_json(evaluation, report)
+    return best
