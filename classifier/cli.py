@@ -1,4 +1,4 @@
-"""Command line: ``python -m classifier predict|scan|train|evaluate|card``.
+"""Command line: ``python -m classifier predict|scan|serve|train|evaluate|card``.
 
 ``predict --json`` is a contract (design.md): one JSON object per input line,
 ``error`` set for a bad input, the run goes on; the exit status is non-zero
@@ -8,34 +8,22 @@ only when every input failed or the model cannot load.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter out of JSON output
 
-from .errors import ClassifierError, ModelError  # noqa: E402
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+from .errors import ModelError  # noqa: E402
+from .rows import predict_one as _predict_one  # noqa: E402
+from .rows import result_row  # noqa: E402
+from .scan import IMAGE_SUFFIXES  # noqa: E402, F401  (kept importable from here)
 
 
 def _json_line(path: str, pred=None, error: str | None = None) -> str:
-    if pred is None:
-        row = {"path": path, "verdict": None, "p_ai": None, "faces": [], "warnings": [], "error": error}
-    else:
-        row = {"path": path, **pred.to_dict(), "error": None}
-    return json.dumps(row)
-
-
-def _predict_one(clf, path: str):
-    try:
-        return clf.predict(path), None
-    except ClassifierError as err:
-        return None, err.message
-    except Exception as err:  # the run goes on; say what broke without a traceback
-        return None, f"unexpected error: {type(err).__name__}"
+    return json.dumps(result_row(path, pred, error))
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -60,28 +48,58 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    """Classify every image under a folder into CSV or Parquet, in this process or on Ray."""
+    from .predictor import load_classifier, model_dir_default
+    from .scan import ScanWriter, list_images, report, scan_in_process
 
-    from .predictor import load_classifier
-
-    clf = load_classifier(args.model_dir)
-    files = sorted(p for p in Path(args.dir).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    clf = load_classifier(args.model_dir)  # also fails fast (exit 2) before Ray starts
+    files = list_images(args.dir)
     if not files:
         print(f"no images found under {args.dir}", file=sys.stderr)
         return 1
-    failures = 0
-    with open(args.out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["path", "verdict", "p_ai", "faces", "warnings", "error"])
-        for path in tqdm(files, unit="img", file=sys.stderr):
-            pred, error = _predict_one(clf, str(path))
-            failures += error is not None
-            if error:
-                w.writerow([path, "", "", 0, "", error])
-            else:
-                w.writerow([path, pred.verdict, f"{pred.p_ai:.4f}", len(pred.faces), "; ".join(pred.warnings), ""])
-    print(f"{len(files)} images, {failures} failed -> {args.out}", file=sys.stderr)
-    return 1 if failures == len(files) else 0
+    with ScanWriter(args.out) as writer:
+        if args.engine == "ray":
+            from .scan_ray import connect, scan_ray
+
+            t0 = time.perf_counter()
+            started = connect(args.address, num_cpus=max(2, args.concurrency))
+            print(f"ray ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            # Local workers read the driver's model folder; a cluster's read --model-dir, else their uploaded models/.
+            cluster = bool(args.address or os.environ.get("RAY_ADDRESS"))
+            model_dir = args.model_dir if cluster else (args.model_dir or model_dir_default())
+            model_dir = str(Path(model_dir).resolve()) if model_dir else None
+            t0 = time.perf_counter()
+            try:
+                scan_ray(files, writer, model_dir=model_dir, concurrency=args.concurrency,
+                         batch_size=args.batch_size, progress=sys.stderr.isatty())
+            finally:
+                if started:
+                    import ray
+
+                    ray.shutdown()
+        else:
+            t0 = time.perf_counter()
+            scan_in_process(clf, files, writer, progress=sys.stderr.isatty())
+    print(report(writer, time.perf_counter() - t0, args.engine), file=sys.stderr)
+    return 1 if writer.failures == writer.count else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the HTTP API (``classifier/server.py``) under uvicorn; SIGTERM or Ctrl-C stops it cleanly."""
+    import signal
+
+    import uvicorn
+
+    if args.model_dir:  # each worker process builds its app from the environment
+        os.environ["AIVR_MODEL_DIR"] = str(Path(args.model_dir).resolve())
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal under the handlers it
+    # found, which would end the process "killed by SIGTERM" (143). The stop is complete by then: ignore
+    # the re-raise and exit 0, as a service manager expects of a clean stop.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    uvicorn.run("classifier.server:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                timeout_graceful_shutdown=5, log_level=args.log_level)
+    return 0
 
 
 def train_config(args: argparse.Namespace):
@@ -139,70 +157,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def candidate_row(card: dict) -> dict:
-    """One line of the candidates table: a trained model's validation results and recipe, from its card."""
-    cfg = card["training"]["config"]
-    per_source = card["validation"].get("per_source_accuracy")  # absent in cards from before the rule
-    return {"arch": card["architecture"], "val_roc_auc": card["validation"]["roc_auc"],
-            "val_balanced_accuracy": card["validation"]["balanced_accuracy"],
-            "val_ece": card["validation"]["ece"],
-            "val_worst_source_accuracy": min(per_source.values()) if per_source else None,
-            "steps": cfg["epochs"] * cfg["steps_per_epoch"],
-            "frozen_through": cfg.get("freeze_through"),
-            "ema": cfg.get("ema_momentum"),
-            "reweight": cfg.get("reweight_power"),
-            "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
-            "size_mb": round(card["size_bytes"] / 1e6, 2)}
-
-
-def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
-    """``old`` then ``new``; a new row replaces an old one of the same run (recipe and training time).
-
-    Lets a later session add its experiments without the earlier candidates' folders, which are
-    build outputs and not kept.
-    """
-    def run(row: dict) -> tuple:
-        return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
-                row["input_size"], row["train_seconds"])
-
-    fresh = {run(r) for r in new}
-    return [r for r in old if run(r) not in fresh] + new
-
-
-SELECTION_RULE = "highest worst-source accuracy on validation; ties by balanced accuracy on validation"
-
-
-def best_candidate(rows: list[dict]) -> dict:
-    """The row ``SELECTION_RULE`` picks: the weakest source decides, as the product's promise is per source."""
-    return max(rows, key=lambda r: (r.get("val_worst_source_accuracy") or 0.0, r["val_balanced_accuracy"]))
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Record the candidates' validation results (from their cards) beside the shipped model."""
-    from .card import CARD_FILE, read_json, write_json
+    """Record the candidates' results (from their cards) beside the shipped model."""
     from .predictor import model_dir_default
+    from .training.candidates import compare
 
-    rows = [candidate_row(read_json(Path(d) / CARD_FILE)) for d in args.dirs]
-    for row in rows:
-        print(json.dumps(row))
-    model_dir = Path(args.model_dir or model_dir_default())
-    path = model_dir / "candidates.json"
-    if args.keep and path.exists():
-        rows = merge_candidates(read_json(path)["candidates"], rows)
-    write_json(path, {"candidates": rows})
-    best = best_candidate(rows)
-    print(f"by the rule ({SELECTION_RULE}) the best is: {json.dumps(best)}")
-    card_path = model_dir / CARD_FILE
-    if card_path.exists():  # the card carries the comparison its model won (or, if not, shows it did not)
-        card = read_json(card_path)
-        card["selection"] = {"rule": SELECTION_RULE, "shipped": candidate_row(card), "best": best,
-                             "candidates": rows}
-        write_json(card_path, card)
-    evaluation = model_dir / "evaluation.json"
-    if evaluation.exists():  # keep the Insights page's copy in step without re-running evaluate
-        report = read_json(evaluation)
-        report["candidates"] = rows
-        write_json(evaluation, report)
+    compare(args.dirs, Path(args.model_dir or model_dir_default()), args.keep)
     return 0
 
 
@@ -243,10 +203,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="one JSON object per input line")
     s.set_defaults(func=cmd_predict)
 
-    s = sub.add_parser("scan", help="classify every image under a folder into a CSV")
+    s = sub.add_parser("scan", help="classify every image under a folder into a CSV or Parquet file")
     s.add_argument("dir")
-    s.add_argument("--out", default="results.csv")
+    s.add_argument("--out", default="results.csv", help="results file: .parquet writes Parquet, else CSV")
+    s.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: in this process (default); ray: Ray Data actors (pip install -r requirements-ray.txt)")
+    s.add_argument("--address", default=None,
+                   help="Ray cluster to join (default: $RAY_ADDRESS, else a private local Ray)")
+    s.add_argument("--concurrency", type=int, default=2, help="Ray actors, one model each (default 2)")
+    s.add_argument("--batch-size", type=int, default=16, help="paths per Ray actor call (default 16)")
     s.set_defaults(func=cmd_scan)
+
+    s = sub.add_parser("serve", help="HTTP API: POST images to /v1/predict (docs at /docs)")
+    s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: localhost only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1, help="processes, one model each (default 1)")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("train", help="train the network (reads the dataset)")
     s.add_argument("--data", default=None, help="dataset root (default: $AIVR_DATA or ../shared/data/portraits)")

@@ -14,6 +14,7 @@ import pytest
 
 from classifier import cli, predictor
 from classifier.render import VERDICT_LABELS
+from classifier.training import candidates
 
 KEYS = {"path", "verdict", "p_ai", "faces", "warnings", "error"}
 FACE_KEYS = {"box", "crop", "p_ai", "verdict", "detector_score"}
@@ -143,24 +144,24 @@ def _card(seconds: int, worst: float, ema: float | None = None) -> dict:
 
 
 def test_candidate_row_reads_the_recipe_and_the_worst_source():
-    row = cli.candidate_row(_card(2339, 0.897, ema=0.995))
+    row = candidates.candidate_row(_card(2339, 0.897, ema=0.995))
     assert (row["steps"], row["ema"], row["val_worst_source_accuracy"], row["size_mb"]) == (1920, 0.995, 0.897, 9.62)
 
 
 def test_compare_keep_adds_new_runs_and_replaces_a_rerecorded_one():
-    old = [cli.candidate_row(_card(100, 0.8)), cli.candidate_row(_card(200, 0.85))]
-    recalibrated = cli.candidate_row(_card(200, 0.9))
-    new = [recalibrated, cli.candidate_row(_card(300, 0.88, ema=0.995))]
-    merged = cli.merge_candidates(old, new)
+    old = [candidates.candidate_row(_card(100, 0.8)), candidates.candidate_row(_card(200, 0.85))]
+    recalibrated = candidates.candidate_row(_card(200, 0.9))
+    new = [recalibrated, candidates.candidate_row(_card(300, 0.88, ema=0.995))]
+    merged = candidates.merge_candidates(old, new)
     assert [r["train_seconds"] for r in merged] == [100, 200, 300]
     assert merged[1] is recalibrated
 
 
 def test_best_candidate_is_decided_by_the_weakest_source_then_balanced_accuracy():
-    a, b, c = (cli.candidate_row(_card(s, w)) for s, w in ((100, 0.88), (200, 0.90), (300, 0.90)))
+    a, b, c = (candidates.candidate_row(_card(s, w)) for s, w in ((100, 0.88), (200, 0.90), (300, 0.90)))
     c["val_balanced_accuracy"] = 0.99
-    assert cli.best_candidate([a, b]) is b
-    assert cli.best_candidate([a, b, c]) is c
+    assert candidates.best_candidate([a, b]) is b
+    assert candidates.best_candidate([a, b, c]) is c
 
 
 def test_the_shipped_model_is_the_one_the_rule_picks(model_dir):
@@ -169,6 +170,6 @@ def test_the_shipped_model_is_the_one_the_rule_picks(model_dir):
 
     card = read_json(model_dir / "model_card.json")
     rows = read_json(model_dir / "candidates.json")["candidates"]
-    assert card.get("selection", {}).get("rule") == cli.SELECTION_RULE, \
+    assert card.get("selection", {}).get("rule") == candidates.SELECTION_RULE, \
         "the card lacks its comparison: run `python -m classifier compare --keep models`"
-    assert cli.candidate_row(card) == cli.best_candidate(rows)
+    assert candidates.candidate_row(card) == candidates.best_candidate(rows)

@@ -57,17 +57,6 @@ def test_real_portrait_verdict_does_not_flip(clf, astronaut):
     assert not ({"ai", "real"} <= set(verdicts.values())), f"verdict flips across re-encodings: {verdicts}"
 
 
-def trained_sources(card: dict) -> set[str]:
-    """The sources the card says the model trained on (the data it lists, minus any held out).
-
-    A model is judged on its own sources here; sources added to the data later, or held out by
-    the protocol, are measured by ``evaluate`` as unseen sources instead.
-    """
-    held_out = set(card.get("training", {}).get("held_out_sources") or {})
-    listed = card.get("training", {}).get("trained_on") or [row["source"] for row in card["data"]["sources"]]
-    return set(listed) - held_out
-
-
 def fixed_test_sample(records, per_source: int) -> list:
     """``per_source`` test-split records per source, chosen by a hash of the path (stable, unbiased)."""
     by_source = defaultdict(list)
@@ -86,7 +75,10 @@ def test_test_split_sample_accuracy(clf, dataset_root):
     """A fixed sample of the untouched TEST split (20 per source) is classified above the floors."""
     from classifier.calibration import balanced_accuracy
     from classifier.training.data import read_manifest
+    from classifier.training.evaluate import trained_sources
 
+    # A model is judged on its own sources here; sources added to the data later, or held out by the
+    # protocol, are measured by ``evaluate`` as unseen sources instead.
     known = trained_sources(clf.card)
     sample = fixed_test_sample([r for r in read_manifest(dataset_root) if r.source in known], PER_SOURCE)
     assert len(sample) >= 5 * PER_SOURCE, "the test split is unexpectedly small"

@@ -118,8 +118,10 @@ def per_group(
 
 
 def trained_sources(card: dict) -> set[str]:
-    """The sources a model trained on, from its card (older cards: the sources its data listed)."""
-    return set(card.get("training", {}).get("trained_on") or [r["source"] for r in card["data"]["sources"]])
+    """The sources a model trained on, from its card (older cards: the sources its data listed, less held-out ones)."""
+    training = card.get("training", {})
+    listed = training.get("trained_on") or [r["source"] for r in card["data"]["sources"]]
+    return set(listed) - set(training.get("held_out_sources") or {}) if not training.get("trained_on") else set(listed)
 
 
 def unseen_sources(card: dict) -> list[str]:
@@ -127,24 +129,23 @@ def unseen_sources(card: dict) -> list[str]:
     return sorted(set(HELD_OUT_SOURCES) - trained_sources(card))
 
 
-def held_out_report(
-    clf: Classifier, records: list[Record], data: str | None, real_test_p: np.ndarray
+def held_out_summary(
+    records: list[Record], p: np.ndarray, real_test_p: np.ndarray, threshold: float, band: tuple[float, float]
 ) -> dict:
-    """Each held-out family through the app's pipeline: what users would be told, and separability.
+    """Each held-out family's figures from per-image probabilities (pure: the card test re-derives it).
 
     Real families: the share called real / AI / uncertain (the costly error is "AI").
     Generators: ROC-AUC against the in-distribution real test photos, and the share called AI.
     """
-    images = load_images(records, data)
-    p = pipeline_probabilities(clf, images)
+    p, real_test_p = np.asarray(p, np.float64), np.asarray(real_test_p, np.float64)
     rows = []
     for group in sorted({held_out_group(r.source) for r in records}):
         m = np.array([held_out_group(r.source) == group for r in records])
         label = next(r.label for r in records if held_out_group(r.source) == group)
         sources = sorted({r.source for r, k in zip(records, m, strict=True) if k})
         row = {"group": group, "label": label, "sources": sources,
-               "n": int(m.sum()), "mean_p_ai": float(p[m].mean()), **verdict_shares(p[m], clf.band),
-               "accuracy": float(np.mean((p[m] >= clf.threshold) == (label == "ai")))}
+               "n": int(m.sum()), "mean_p_ai": float(p[m].mean()), **verdict_shares(p[m], band),
+               "accuracy": float(np.mean((p[m] >= threshold) == (label == "ai")))}
         if label == "ai":
             yy = np.r_[np.zeros(len(real_test_p)), np.ones(int(m.sum()))]
             row["roc_auc_vs_real_test"] = roc_auc(yy, np.r_[real_test_p, p[m]])
@@ -155,8 +156,19 @@ def held_out_report(
         "groups": rows,
         "roc_auc_unseen_ai_vs_unseen_real": roc_auc(y, p),
         "worst_score": worst_held_out_score(rows),
-        "p_ai": [round(float(v), 6) for v in p],  # per image, in manifest order: the test re-derives the rows
-        "paths": [r.path for r in records],
+    }
+
+
+def held_out_report(clf: Classifier, records: list[Record], data: str | None, real_test: list[Record],
+                    real_test_p: np.ndarray) -> dict:
+    """The held-out families through the app's pipeline, with the per-image numbers behind them."""
+    p = pipeline_probabilities(clf, load_images(records, data))
+    return {
+        **held_out_summary(records, p, real_test_p, clf.threshold, clf.band),
+        # per image: the card test re-derives the rows from these and spot-checks them through the pipeline
+        "images": {"paths": [r.path for r in records], "p_ai": [round(float(v), 6) for v in p],
+                   "real_test_paths": [r.path for r in real_test],
+                   "real_test_p_ai": [round(float(v), 6) for v in real_test_p]},
     }
 
 
@@ -207,7 +219,8 @@ def evaluate(
     report["trained_on"] = sorted({r.source for r in records})
     if unseen:
         held = [r for r in all_records if r.source in unseen]
-        report["held_out"] = held_out_report(clf, held, data, p_orig[real])
+        real_test = [r for r, k in zip(records, real, strict=True) if k]
+        report["held_out"] = held_out_report(clf, held, data, real_test, p_orig[real])
         for row in report["held_out"]["groups"]:
             print(f"  held out {row['group']:36s} n={row['n']:4d} called real {row['called_real']:.3f} "
                   f"AI {row['called_ai']:.3f} auc {row.get('roc_auc_vs_real_test')}", flush=True)
@@ -223,6 +236,6 @@ def evaluate(
                                                             "false_ai_rate_real")}
         card["test"]["worst_source_accuracy"] = min(r["accuracy"] for r in report["per_source"])
         if "held_out" in report:
-            card["held_out"] = {k: v for k, v in report["held_out"].items() if k not in ("p_ai", "paths")}
+            card["held_out"] = {k: v for k, v in report["held_out"].items() if k != "images"}
         write_json(model_dir / CARD_FILE, card)
     return report

@@ -22,50 +22,120 @@ def _num(v: float | None, digits: int = 3) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def _frozen(last_layer: str | None) -> str:
-    return f"stem to {last_layer}" if last_layer else "none"
+def _generalisation(card: dict, ev: dict) -> list[str]:
+    held = ev.get("held_out") or {}
+    if not held.get("groups"):
+        return []
+    o = ev["overall"]
+    lines = [
+        "**Generalisation: whole sources the model never trained or calibrated on** (the source-held-out "
+        "protocol, `classifier/training/data.py: HELD_OUT_SOURCES`), next to its own test split:",
+        "",
+        "| held-out family | label | images | called real | uncertain | called AI | ROC-AUC vs real test photos |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g in held["groups"]:
+        auc = g.get("roc_auc_vs_real_test")
+        lines.append(f"| {g['group']} | {g['label']} | {g['n']} | {_pct(g['called_real'])} | {_pct(g['uncertain'])} "
+                     f"| {_pct(g['called_ai'])} | {_num(auc, 4) if auc is not None else '—'} |")
+    lines += [
+        f"| *in-distribution test, real photos* | real | {o['confusion']['fp'] + o['confusion']['tn']} | "
+        f"{_pct(o.get('real_called_real'))} | {_pct(o.get('real_uncertain'))} | {_pct(o.get('real_called_ai'))} | "
+        f"{_num(o['roc_auc'], 4)} (all test images) |",
+        "",
+        f"Held-out AI vs held-out real photos: ROC-AUC {_num(held.get('roc_auc_unseen_ai_vs_unseen_real'), 4)}.",
+        "",
+    ]
+    return lines
 
 
-def _ema(momentum: float | None) -> str:
-    return f"EMA {momentum}" if momentum else "last step"
+def _candidates(ev: dict) -> list[str]:
+    if not ev.get("candidates"):
+        return []
+    lines = [
+        "Candidates (every try, failures included; the rule: highest worst held-out score, then worst validation "
+        "source, then balanced accuracy; a test checks `models/` holds the winner):",
+        "",
+        "| network | input | steps | simulated fakes | held out | val ROC-AUC | val worst source "
+        "| worst held-out score | train time | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in ev["candidates"]:
+        held = ", ".join(f"{k.split(' ')[0]} {v:.3f}" for k, v in (c.get("held_out_groups") or {}).items())
+        lines.append(
+            f"| {c['arch']} | {c['input_size']} px | {c['steps']} | {c.get('simulated_fakes') or 0} | "
+            f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "
+            f"{_num(c.get('held_out_worst_score'))} | {c['train_seconds'] / 60:.0f} min | {c.get('note', '')} |")
+    return lines
 
 
-def _sampling(power: float | None) -> str:
-    return f"hardest sources, power {power:g}" if power is not None else "equal per source"
+def _speed(bench: dict) -> list[str]:
+    return [
+        "",
+        f"Speed ({bench['machine']}; runtime on LiteRT, TensorFlow loaded: {bench.get('tensorflow_loaded')}):",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| one 1024x768 photo, end to end, p50 / p95 | {bench['single_1024x768_ms_p50']} ms / "
+        f"{bench['single_1024x768_ms_p95']} ms |",
+        f"| same photo with a heatmap (p50) | {bench.get('with_heatmap_ms', 'n/a')} ms |",
+        f"| batch throughput, 256 px portraits | {bench['batch_256px_images_per_s']} images/s |",
+        f"| import + model load | {bench['import_seconds']} s + {bench['model_load_seconds']} s |",
+        f"| cold `predict photo.jpg --json`, fresh process: wall time / peak RSS (median of "
+        f"{bench.get('cold_cli_runs', '?')}) | {bench.get('cold_cli_seconds_median', 'n/a')} s / "
+        f"{bench.get('cold_cli_peak_rss_mb_median', 'n/a')} MB |",
+        f"| app: launch to healthy server / to first verdict in Chromium | "
+        f"{bench.get('app_start_to_healthy_s', 'n/a')} s / {bench.get('app_start_to_first_verdict_s', 'n/a')} s |",
+        f"| model files: Keras (training source of truth) / LiteRT (what runs) | {bench['model_file_mb']} MB / "
+        f"{bench.get('lite_file_mb', 'n/a')} MB |",
+        f"| peak memory of the benchmark process | {bench['peak_rss_mb']:.0f} MB |",
+    ]
+
+
+def _load(model_dir: Path, name: str) -> dict | None:
+    path = model_dir / name
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def results_markdown(model_dir: str | Path) -> str:
     """The README's results block for the model in ``model_dir``."""
     model_dir = Path(model_dir)
     card = json.loads((model_dir / "model_card.json").read_text())
-    ev_path, bench_path = model_dir / "evaluation.json", model_dir / "benchmark.json"
-    ev = json.loads(ev_path.read_text()) if ev_path.exists() else None
-    bench = json.loads(bench_path.read_text()) if bench_path.exists() else None
+    ev, bench, load = _load(model_dir, "evaluation.json"), _load(model_dir, "benchmark.json"), \
+        _load(model_dir, "loadtest.json")
+    held_sources = sorted(card["training"].get("held_out_sources") or {})
+    trained = (f"trained without the held-out sources ({', '.join(held_sources)})" if held_sources
+               else "trained on every source")
     lines = [
         f"Model **{card['name']} {card['version']}** ({card['architecture']}, {card['input']['size']} px input, "
-        f"trained in {card['training']['seconds'] / 60:.0f} min on CPU). "
+        f"{trained}, in {card['training']['seconds'] / 60:.0f} min on CPU). "
         f"Verdict rule: *AI-generated* when calibrated P(AI) >= {card['uncertain_band'][1]:.2f}, "
-        f"*Real* below {card['uncertain_band'][0]:.2f}, *Uncertain* in between.",
+        f"*Real* below {card['uncertain_band'][0]:.2f}, *Uncertain* in between; decision threshold "
+        f"{card['threshold']:.2f}.",
         "",
     ]
     v = card["validation"]
     if ev:
         o = ev["overall"]
+        lines += _generalisation(card, ev)
         lines += [
-            "| split | images | ROC-AUC | balanced accuracy | accuracy | ECE |",
-            "|---|---|---|---|---|---|",
-            f"| validation | {sum(s['val'] for s in card['data']['sources'])} | {_num(v['roc_auc'], 4)} | "
-            f"{_pct(v['balanced_accuracy'])} | | {_num(v['ece'])} |",
-            f"| test (untouched) | {o['n']} | {_num(o['roc_auc'], 4)} | {_pct(o['balanced_accuracy'])} | "
-            f"{_pct(o['accuracy'])} | {_num(o['ece'])} |",
+            "In-distribution (the sources it trained on; the test split was never trained or tuned on):",
             "",
-            "Per source (test split):",
+            "| split | images | ROC-AUC | balanced accuracy | accuracy | false-AI rate, real photos | ECE |",
+            "|---|---|---|---|---|---|---|",
+            f"| validation | {v.get('n', 'n/a')} | {_num(v['roc_auc'], 4)} | {_pct(v['balanced_accuracy'])} | | "
+            f"| {_num(v['ece'])} |",
+            f"| test | {o['n']} | {_num(o['roc_auc'], 4)} | {_pct(o['balanced_accuracy'])} | "
+            f"{_pct(o['accuracy'])} | {_pct(o.get('false_ai_rate_real'))} | {_num(o['ece'])} |",
             "",
-            "| source | label | generator | images | accuracy |",
-            "|---|---|---|---|---|",
+            "Per source (test split; accuracy at the decision threshold, then what a user is told):",
+            "",
+            "| source | label | generator | images | accuracy | called real | uncertain | called AI |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {s['source']} | {s['label']} | {s['generator']} | {s['n']} | {_pct(s['accuracy'])} |"
+            f"| {s['source']} | {s['label']} | {s['generator']} | {s['n']} | {_pct(s['accuracy'])} | "
+            f"{_pct(s.get('called_real'))} | {_pct(s.get('uncertain'))} | {_pct(s.get('called_ai'))} |"
             for s in ev["per_source"]
         ]
         lines += [
@@ -79,42 +149,18 @@ def results_markdown(model_dir: str | Path) -> str:
             f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts |"
             for r in ev["robustness"]
         ]
-        if ev.get("candidates"):
-            lines += [
-                "",
-                "Candidates compared on the validation split (the rule: highest worst-source accuracy, "
-                "then balanced accuracy; a test checks `models/` holds the winner):",
-                "",
-                "| network | frozen layers | input | training steps | sampling | weight average | val ROC-AUC "
-                "| val balanced accuracy | val worst source | train time |",
-                "|---|---|---|---|---|---|---|---|---|---|",
-            ]
-            lines += [
-                f"| {c['arch']} | {_frozen(c.get('frozen_through'))} | {c['input_size']} px | {c['steps']} | "
-                f"{_sampling(c.get('reweight'))} | {_ema(c.get('ema'))} | {_num(c['val_roc_auc'], 4)} | "
-                f"{_pct(c['val_balanced_accuracy'])} | {_pct(c.get('val_worst_source_accuracy'))} | "
-                f"{c['train_seconds'] / 60:.0f} min |"
-                for c in ev["candidates"]
-            ]
+        lines += [""] + _candidates(ev)
     if bench:
-        lines += [
-            "",
-            f"Speed ({bench['machine']}):",
-            "",
-            "| measure | value |",
-            "|---|---|",
-            f"| one 1024x768 photo, end to end, p50 / p95 | {bench['single_1024x768_ms_p50']} ms / "
-            f"{bench['single_1024x768_ms_p95']} ms |",
-            f"| batch throughput, 256 px portraits | {bench['batch_256px_images_per_s']} images/s |",
-            f"| model load (after TensorFlow's own start-up, {bench.get('tensorflow_import_seconds', 'n/a')} s) | "
-            f"{bench['model_load_seconds']} s |",
-            f"| same photo with a heatmap: first one (loads the Keras model) / later ones | "
-            f"{bench.get('with_heatmap_first_s', 'n/a')} s / {bench.get('with_heatmap_ms', 'n/a')} ms |",
-            f"| model files: Keras (heatmaps) / TensorFlow Lite (verdicts) | {bench['model_file_mb']} MB / "
-            f"{bench.get('lite_file_mb', 'n/a')} MB |",
-            f"| peak memory | {bench['peak_rss_mb']:.0f} MB |",
-        ]
+        lines += _speed(bench)
+    if load:
+        lines += ["", _loadtest_line(load)]
     return "\n".join(lines)
+
+
+def _loadtest_line(load: dict) -> str:
+    """One sentence from ``scripts/loadtest.py``'s JSON (keys as that script writes them)."""
+    parts = [f"{k.replace('_', ' ')}: {v}" for k, v in load.items() if isinstance(v, (int, float, str))]
+    return "HTTP API load test (`scripts/loadtest.py`): " + "; ".join(parts) + "."
 
 
 def splice(readme: str, block: str) -> str:

@@ -194,6 +194,7 @@ def decision_rule(val_logits: np.ndarray, y_va: np.ndarray, val_sources: list[st
     threshold = cal.choose_protective_threshold(p_va, y_va, np.array(val_sources))
     band = cal.choose_uncertain_band(p_va, y_va, threshold, UNCERTAIN_TARGET)
     val_metrics = {
+        "n": int(len(y_va)),
         "roc_auc": roc_auc(y_va, p_va),
         "balanced_accuracy": cal.balanced_accuracy(y_va, p_va >= threshold),
         "ece": cal.expected_calibration_error(p_va, y_va),
