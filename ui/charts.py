@@ -252,14 +252,18 @@ def accuracy_bars(rows: Sequence[dict], name_key: str, extra_key: str | None = N
     return fig
 
 
+def _bar_rows(rows: Sequence[dict], key: str, per_row: float = 0.36) -> tuple[list[dict], Figure, Any, np.ndarray]:
+    """The rows that have a number under ``key``, and a horizontal-bar figure sized for them."""
+    rows = [r for r in rows if isinstance(r, dict) and _num(r.get(key)) is not None]
+    fig, axes = _fig(5, per_row * len(rows) + 1.0)
+    return rows, fig, axes[0, 0], np.arange(len(rows))
+
+
 def robustness(rows: Sequence[dict]) -> Figure | None:
     """Balanced accuracy under each perturbation (JPEG, rescaling, grayscale...) vs the clean images."""
-    rows = [r for r in rows if isinstance(r, dict) and _num(r.get("balanced_accuracy")) is not None]
+    rows, fig, ax, y = _bar_rows(rows, "balanced_accuracy")
     if not rows:
         return None
-    fig, axes = _fig(5, 0.36 * len(rows) + 1.0)
-    ax = axes[0, 0]
-    y = np.arange(len(rows))
     ba = np.array([float(r["balanced_accuracy"]) for r in rows])
     deltas = [_num(r.get("delta_balanced_accuracy")) for r in rows]
     colours = ["#3b5bdb" if (d is None or d > -0.02) else "#e8590c" if d > -0.08 else AI for d in deltas]
@@ -275,12 +279,9 @@ def robustness(rows: Sequence[dict]) -> Figure | None:
 
 def verdict_shares(rows: Sequence[dict], name_key: str = "group") -> Figure | None:
     """Stacked bars: the share of each held-out family called real, uncertain and AI."""
-    rows = [r for r in rows if isinstance(r, dict) and _num(r.get("called_real")) is not None]
+    rows, fig, ax, y = _bar_rows(rows, "called_real", per_row=0.42)
     if not rows:
         return None
-    fig, axes = _fig(5, 0.42 * len(rows) + 1.1)
-    ax = axes[0, 0]
-    y = np.arange(len(rows))
     left = np.zeros(len(rows))
     for key, colour, label in (("called_real", LABEL_COLOUR.get("real", GREY), "called real"),
                                ("uncertain", "#e6a000", "uncertain"),

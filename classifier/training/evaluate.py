@@ -183,7 +183,7 @@ def worst_held_out_score(rows: list[dict]) -> float | None:
 
 def evaluate(
     model_dir: str | Path | None = None, data: str | None = None, split: str = "test", write: bool = True,
-    robustness: bool = True,
+    degradations: bool = True,
 ) -> dict:
     """Score ``split`` (and the held-out sources); for the test split write ``evaluation.json`` and the card."""
     model_dir = Path(model_dir or model_dir_default())
@@ -200,7 +200,7 @@ def evaluate(
     report: dict = {"split": split}
     robustness = []
     p_orig = None
-    for name, transform in (ROBUSTNESS if robustness else {"original": ROBUSTNESS["original"]}).items():
+    for name, transform in (ROBUSTNESS if degradations else {"original": ROBUSTNESS["original"]}).items():
         p = pipeline_probabilities(clf, [transform(im) for im in images])
         if name == "original":
             p_orig = p
