@@ -12,9 +12,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from .images import UPLOAD_EXTENSIONS
 from .rows import SCAN_COLUMNS, predict_one, scan_row
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif", ".avif"}
+IMAGE_SUFFIXES = {f".{ext}" for ext in UPLOAD_EXTENSIONS}  # the formats intake decodes
 
 
 def list_images(root: str | Path) -> list[str]:

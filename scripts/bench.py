@@ -131,10 +131,14 @@ def app_first_verdict(photo: bytes, timeout: float = 180) -> dict:
                                               "--disable-component-update", "--no-first-run"])
             page = browser.new_page()
             page.goto(url + "/prediction")
-            page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(path))
             verdict = re.compile(r"\b(AI-generated|Real|Uncertain)\b[\s:;,.|·•—–()\[\]-]{0,8}\d{1,3}(?:[.,]\d+)?\s?%")
+            main = page.locator('[data-testid="stMain"]')  # the sidebar shows numbers that look like verdicts
+            uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+            uploader.wait_for(state="attached", timeout=timeout * 1000)
+            before = len(verdict.findall(main.inner_text()))
+            uploader.set_input_files(str(path))
             while time.perf_counter() - t < timeout:
-                if verdict.search(page.inner_text("body")):
+                if len(verdict.findall(main.inner_text())) > before:
                     out["app_start_to_first_verdict_s"] = round(time.perf_counter() - t, 2)
                     break
                 page.wait_for_timeout(100)

@@ -312,3 +312,20 @@ def test_upload_reader_limits_while_streaming():
 
 def test_no_token_by_default(server):
     assert httpx.get(server.url + "/v1/model").status_code == 200
+
+
+PHONE_PHOTOS = ["photo_8000x6000.jpg", "photo_12000x9000_108mp.jpg", "iphone_rotated.heic", "portrait.avif",
+                "display_p3.jpg"]
+
+
+def test_phone_photos_get_a_verdict_through_the_api(server):
+    """48 and 108 MP JPEGs, an iPhone-style HEIC with EXIF rotation, an AVIF and a P3 JPEG: each gets a verdict."""
+    files = [(name, hostile.build(name)) for name in PHONE_PHOTOS]
+    r = post(server.url, files)
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert [x["path"] for x in results] == PHONE_PHOTOS
+    for x in results:
+        assert x["error"] is None and x["verdict"] in ("ai", "real", "uncertain"), x
+    heic = results[PHONE_PHOTOS.index("iphone_rotated.heic")]
+    assert heic["faces"] and heic["faces"][0]["box"] is not None, "the HEIC was not turned upright"

@@ -24,7 +24,7 @@ def model_summary() -> None:
     c2.metric("Bal. accuracy", pct(dig(val, "balanced_accuracy")))
     ev = dig(state.evaluation(), "overall")
     if ev:
-        st.markdown(f"Held-out test ({dig(ev, 'n', default='?')} images)")
+        st.markdown(f"Test split ({dig(ev, 'n', default='?')} images)")
         c1, c2 = st.columns(2)
         c1.metric("ROC-AUC", num(dig(ev, "roc_auc")))
         c2.metric("Bal. accuracy", pct(dig(ev, "balanced_accuracy")))
