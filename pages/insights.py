@@ -115,7 +115,7 @@ show("history", charts.history, hist if isinstance(hist, dict) else {},
      "so they can sit below validation; look for validation loss turning up (over-fitting).")
 
 # -- evaluation ------------------------------------------------------------------------------------
-st.header("Evaluation on the held-out test split")
+st.header("Evaluation on the test split (the sources it trained on)")
 o = dig(ev, "overall")
 if not o:
     st.info("`evaluation.json` is not there yet: run `python -m classifier evaluate` to measure the model on the "

@@ -94,12 +94,12 @@ def spectrum_note(ins: dict | None) -> str:
 
 
 def evaluation_findings(ev: dict | None, card: dict | None) -> list[str]:
-    """Headline results of the held-out test split, as sentences."""
+    """Headline results of the untouched test split (the sources it trained on), as sentences."""
     o = dig(ev, "overall")
     if not o:
         return []
-    out = [f"On {dig(o, 'n', default='?')} held-out test images the model reaches ROC-AUC "
-           f"{num(dig(o, 'roc_auc'))}, accuracy {pct(dig(o, 'accuracy'))} and balanced accuracy "
+    out = [f"On {dig(o, 'n', default='?')} untouched test images from the sources it trained on, the model "
+           f"reaches ROC-AUC {num(dig(o, 'roc_auc'))}, accuracy {pct(dig(o, 'accuracy'))} and balanced accuracy "
            f"{pct(dig(o, 'balanced_accuracy'))}; {pct(dig(o, 'uncertain_fraction'), 0)} of them fall in the "
            f"uncertain band."]
     ece = _f(dig(o, "ece"))
