@@ -29,9 +29,11 @@ class LiteNetwork:
         self._interpreter = Interpreter(model_content=content, num_threads=threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = self._interpreter.get_output_details()
-        # The logit is (N, 1); the activation map (N, h, w, 1). Older one-output files have no map.
-        self._logit = next(o["index"] for o in outputs if len(o["shape"]) == 2)
+        # The logit is (N, 1), the activation map (N, h, w, 1), the pooled features (N, C). Older files
+        # have no map or no features.
+        self._logit = next(o["index"] for o in outputs if len(o["shape"]) == 2 and o["shape"][-1] == 1)
         self._cam = next((o["index"] for o in outputs if len(o["shape"]) == 4), None)
+        self._features = next((o["index"] for o in outputs if len(o["shape"]) == 2 and o["shape"][-1] > 1), None)
         self._batch = 0
         self._lock = threading.Lock()
 
@@ -39,8 +41,17 @@ class LiteNetwork:
     def has_cam(self) -> bool:
         return self._cam is not None
 
+    @property
+    def has_features(self) -> bool:
+        return self._features is not None
+
     def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Logits (N,) and raw activation maps (N, h, w) (None without a map output) for crops (N, s, s, 3)."""
+        logits, cams, _ = self.run_all(x)
+        return logits, cams
+
+    def run_all(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Logits (N,), raw activation maps (N, h, w) and pooled features (N, C); None for absent outputs."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         with self._lock:
             if len(x) != self._batch:  # reallocating costs ~0.1 s: only when the batch size changes
@@ -51,7 +62,8 @@ class LiteNetwork:
             self._interpreter.invoke()
             logits = self._interpreter.get_tensor(self._logit).ravel().astype(np.float64)
             cams = None if self._cam is None else self._interpreter.get_tensor(self._cam)[..., 0].copy()
-        return logits, cams
+            feats = None if self._features is None else self._interpreter.get_tensor(self._features).copy()
+        return logits, cams, feats
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Logits (N,) for float32 crops (N, size, size, 3)."""

@@ -23,6 +23,7 @@ from .faces import Box, crop_box, detect_faces, model_input
 from .images import ImageSource, load_image
 from .limits import MAX_FACES
 from .lite import LiteNetwork
+from .novelty import NOVEL_WARNING, FeatureModel, load_feature_model
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
 SMALL_FACE_PX = 64  # below this the crop is upscaled and fine detail is invented
@@ -66,9 +67,10 @@ class Prediction:
 class Classifier:
     """A trained network (its LiteRT copy) plus the calibration and decision rule from its card."""
 
-    def __init__(self, lite: LiteNetwork, card: dict) -> None:
+    def __init__(self, lite: LiteNetwork, card: dict, novelty: FeatureModel | None = None) -> None:
         self.lite = lite
         self.card = card
+        self.novelty = novelty if lite.has_features else None  # None: no novelty warnings
         self.input_size = int(card["input"]["size"])
         self.a = float(card["calibration"]["a"])
         self.b = float(card["calibration"]["b"])
@@ -97,6 +99,13 @@ class Classifier:
             raise ModelError("This model file has no heatmap output; run `python -m classifier export`.")
         logits, cams = self.lite.run(x)
         return cal.calibrate(logits, self.a, self.b), cams
+
+    def novel(self, crops: np.ndarray) -> np.ndarray:
+        """True for crops whose features lie beyond the training faces' threshold (all False without stats)."""
+        x = self._stack(crops)
+        if self.novelty is None or len(x) == 0:
+            return np.zeros(len(x), bool)
+        return self.novelty.is_novel(self.lite.run_all(x)[2])
 
     def verdict_for(self, p_ai: float) -> str:
         return cal.verdict(p_ai, self.band)
@@ -139,13 +148,17 @@ class Classifier:
                     raise
                 decoded.append(err)
         crops = [model_input(d[0], f, self.input_size) for d in decoded if not isinstance(d, ImageError) for f in d[1]]
-        cams = None
-        if not crops:
-            p_all = np.zeros(0)
-        elif explain:
-            p_all, cams = self.probabilities_and_maps(np.stack(crops))
+        cams, novel = None, np.zeros(len(crops), bool)
+        if crops:
+            if explain and not self.lite.has_cam:
+                raise ModelError("This model file has no heatmap output; run `python -m classifier export`.")
+            logits, maps, feats = self.lite.run_all(self._stack(np.stack(crops)))  # one call for everything
+            p_all = cal.calibrate(logits, self.a, self.b)
+            cams = maps if explain else None
+            if self.novelty is not None and feats is not None:
+                novel = self.novelty.is_novel(feats)
         else:
-            p_all = self.probabilities(np.stack(crops))
+            p_all = np.zeros(0)
         out: list[Prediction | ImageError] = []
         k = 0
         for d in decoded:
@@ -154,6 +167,9 @@ class Classifier:
                 continue
             rgb, faces, warnings = d
             results = []
+            n_novel = int(novel[k : k + len(faces)].sum())
+            if n_novel:
+                warnings = [*warnings, NOVEL_WARNING.format(n=n_novel)]
             for face in faces:
                 p = float(p_all[k])
                 heat = upsample(cam_heatmap(cams[k]), crops[k].shape[:2]) if cams is not None else None
@@ -222,4 +238,11 @@ def load_classifier(model_dir: str | Path | None = None, verify: bool = True) ->
         lite = LiteNetwork(lite_path.read_bytes())
     except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
         raise ModelError(f"The model file {lite_path.name} could not be loaded ({type(exc).__name__}).") from None
-    return Classifier(lite, card)
+    novelty = None
+    if card.get("feature_stats_file"):
+        stats_path = verified_path(model_dir, card["feature_stats_file"], card.get("feature_stats_sha256"), verify)
+        try:
+            novelty = load_feature_model(stats_path)
+        except (OSError, ValueError, KeyError):
+            raise ModelError(f"The model file {stats_path.name} could not be loaded.") from None
+    return Classifier(lite, card, novelty)

@@ -154,6 +154,7 @@ def generalisation_rows(ev: dict | None) -> list[dict]:
             "Uncertain": pct(g.get("uncertain"), 0),
             "Called AI": pct(g.get("called_ai"), 0),
             "AUC vs real test photos": "—" if auc is None else f"{auc:.3f}",
+            "Flagged unlike training": pct(g.get("flagged_novel"), 0),
         })
     return rows
 

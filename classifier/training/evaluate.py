@@ -47,16 +47,23 @@ ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def pipeline_probabilities(clf: Classifier, images: list[np.ndarray], batch: int = 64) -> np.ndarray:
-    """Calibrated p_ai per image via the app's pipeline (top face, else centre square)."""
-    out = []
+def pipeline_outputs(clf: Classifier, images: list[np.ndarray], batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated p_ai and the novelty flag per image via the app's pipeline (top face, else centre square)."""
+    p_out, novel_out = [], []
     for i in range(0, len(images), batch):
         crops = []
         for img in images[i : i + batch]:
             faces = detect_faces(img, max_faces=1)
             crops.append(model_input(img, faces[0] if faces else None, clf.input_size))
-        out.append(clf.probabilities(np.stack(crops)))
-    return np.concatenate(out)
+        x = np.stack(crops)
+        p_out.append(clf.probabilities(x))
+        novel_out.append(clf.novel(x))
+    return np.concatenate(p_out), np.concatenate(novel_out)
+
+
+def pipeline_probabilities(clf: Classifier, images: list[np.ndarray], batch: int = 64) -> np.ndarray:
+    """Calibrated p_ai per image via the app's pipeline (top face, else centre square)."""
+    return pipeline_outputs(clf, images, batch)[0]
 
 
 def summary(y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, float]) -> dict:
@@ -162,9 +169,13 @@ def held_out_summary(
 def held_out_report(clf: Classifier, records: list[Record], data: str | None, real_test: list[Record],
                     real_test_p: np.ndarray) -> dict:
     """The held-out families through the app's pipeline, with the per-image numbers behind them."""
-    p = pipeline_probabilities(clf, load_images(records, data))
+    p, novel = pipeline_outputs(clf, load_images(records, data))
+    summary_ = held_out_summary(records, p, real_test_p, clf.threshold, clf.band)
+    for row in summary_["groups"]:  # how often the "unlike the training data" warning fires per family
+        row["flagged_novel"] = float(np.mean([novel[i] for i, r in enumerate(records)
+                                              if held_out_group(r.source) == row["group"]]))
     return {
-        **held_out_summary(records, p, real_test_p, clf.threshold, clf.band),
+        **summary_,
         # per image: the card test re-derives the rows from these and spot-checks them through the pipeline
         "images": {"paths": [r.path for r in records], "p_ai": [round(float(v), 6) for v in p],
                    "real_test_paths": [r.path for r in real_test],
@@ -217,6 +228,7 @@ def evaluate(
     report["overall"].update({f"real_{k}": v for k, v in verdict_shares(p_orig[real], clf.band).items()})
     report["per_source"], report["per_generator"] = per_group(records, y, p_orig, clf.threshold, clf.band)
     report["trained_on"] = sorted({r.source for r in records})
+    report["overall"]["flagged_novel"] = float(np.mean(pipeline_outputs(clf, images)[1]))
     if unseen:
         held = [r for r in all_records if r.source in unseen]
         real_test = [r for r, k in zip(records, real, strict=True) if k]

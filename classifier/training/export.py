@@ -9,10 +9,11 @@ from ..lite import LITE_FILE
 
 
 def with_cam_output(model):
-    """The same network with a second output: the last feature map projected on the logit's weights.
+    """The same network with two more outputs: the class activation map and the pooled features.
 
     ``F . w`` without the bias is Grad-CAM's map for a GAP + one-logit head (see ``classifier.explain``);
-    computing it inside the exported graph lets the runtime draw heatmaps without TensorFlow.
+    computing it inside the exported graph lets the runtime draw heatmaps without TensorFlow. The pooled
+    1280-d features let the runtime say when a face looks unlike the training data (``classifier.novelty``).
     """
     import keras
     from keras import layers
@@ -24,7 +25,8 @@ def with_cam_output(model):
     project = layers.Dense(1, use_bias=False, name="cam")
     cam = project(features)
     project.set_weights([kernel])
-    return keras.Model(model.inputs, [model.output, cam], name=f"{model.name}_with_cam")
+    pooled = model.get_layer("pool").output
+    return keras.Model(model.inputs, [model.output, cam, pooled], name=f"{model.name}_with_cam")
 
 
 def to_tflite(model) -> bytes:
@@ -57,7 +59,7 @@ def save_lite(model, card: dict, out_dir: Path) -> None:
     path.write_bytes(to_tflite(model))
     card["lite_file"] = LITE_FILE
     card["lite_sha256"] = sha256_of(path)
-    card["lite_outputs"] = ["logit", "cam"]
+    card["lite_outputs"] = ["logit", "cam", "features"]
     write_json(out_dir / CARD_FILE, card)
 
 

@@ -31,17 +31,19 @@ def _generalisation(card: dict, ev: dict) -> list[str]:
         "**Generalisation: whole sources the model never trained or calibrated on** (the source-held-out "
         "protocol, `classifier/training/data.py: HELD_OUT_SOURCES`), next to its own test split:",
         "",
-        "| held-out family | label | images | called real | uncertain | called AI | ROC-AUC vs real test photos |",
-        "|---|---|---|---|---|---|---|",
+        "| held-out family | label | images | called real | uncertain | called AI | ROC-AUC vs real test photos "
+        "| flagged unlike training |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for g in held["groups"]:
         auc = g.get("roc_auc_vs_real_test")
         lines.append(f"| {g['group']} | {g['label']} | {g['n']} | {_pct(g['called_real'])} | {_pct(g['uncertain'])} "
-                     f"| {_pct(g['called_ai'])} | {_num(auc, 4) if auc is not None else '—'} |")
+                     f"| {_pct(g['called_ai'])} | {_num(auc, 4) if auc is not None else '—'} "
+                     f"| {_pct(g.get('flagged_novel'))} |")
     lines += [
         f"| *in-distribution test, real photos* | real | {o['confusion']['fp'] + o['confusion']['tn']} | "
         f"{_pct(o.get('real_called_real'))} | {_pct(o.get('real_uncertain'))} | {_pct(o.get('real_called_ai'))} | "
-        f"{_num(o['roc_auc'], 4)} (all test images) |",
+        f"{_num(o['roc_auc'], 4)} (all test images) | {_pct(o.get('flagged_novel'))} (all test images) |",
         "",
         f"Held-out AI vs held-out real photos: ROC-AUC {_num(held.get('roc_auc_unseen_ai_vs_unseen_real'), 4)}.",
         "",

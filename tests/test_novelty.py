@@ -1,0 +1,52 @@
+"""The "unlike the training data" warning: a whitened feature distance with a validation-percentile threshold."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from classifier import ModelError, load_classifier
+from classifier.novelty import NOVEL_WARNING, load_feature_model
+from classifier.training.novelty import fit_feature_model
+
+MARK = NOVEL_WARNING.split("{n}")[1][:30]
+
+
+def test_threshold_flags_about_the_chosen_share_of_validation_and_far_points():
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(8, 64))
+    train = rng.normal(size=(4000, 8)) @ basis + rng.normal(scale=0.05, size=(4000, 64))
+    val = rng.normal(size=(2000, 8)) @ basis + rng.normal(scale=0.05, size=(2000, 64))
+    fm = fit_feature_model(train, val, k=8, percentile=99.0)
+    assert 0.005 <= fm.is_novel(val).mean() <= 0.015
+    assert fm.is_novel(val[:1] + 10 * basis[:1]).all()  # far along a direction the data varies in
+
+
+def test_save_and_load_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    fm = fit_feature_model(rng.normal(size=(200, 16)), rng.normal(size=(100, 16)), k=4)
+    fm.save(tmp_path / "s.npz")
+    back = load_feature_model(tmp_path / "s.npz")
+    x = rng.normal(size=(5, 16))
+    np.testing.assert_allclose(back.distance(x), fm.distance(x))
+    assert back.threshold == fm.threshold
+
+
+def test_shipped_model_warns_on_a_blank_image_not_on_a_real_portrait(clf, portrait_jpeg):
+    assert clf.novelty is not None, "the shipped card names no feature statistics (run `python -m classifier novelty`)"
+    assert not any(MARK in w for w in clf.predict(portrait_jpeg).warnings)
+    blank = clf.predict(np.full((300, 400, 3), 128, np.uint8))
+    assert any(MARK in w for w in blank.warnings), blank.warnings
+
+
+def test_corrupt_feature_statistics_are_refused(tmp_path, model_dir):
+    broken = tmp_path / "m"
+    shutil.copytree(model_dir, broken)
+    path = broken / load_classifier(model_dir).card["feature_stats_file"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum"):
+        load_classifier(broken)
