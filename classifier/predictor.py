@@ -100,12 +100,18 @@ class Classifier:
         logits, cams = self.lite.run(x)
         return cal.calibrate(logits, self.a, self.b), cams
 
-    def novel(self, crops: np.ndarray) -> np.ndarray:
-        """True for crops whose features lie beyond the training faces' threshold (all False without stats)."""
+    def outputs(self, crops: np.ndarray, explain: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Calibrated P(AI), raw activation maps (only with ``explain``) and novelty flags, in one network call."""
         x = self._stack(crops)
-        if self.novelty is None or len(x) == 0:
-            return np.zeros(len(x), bool)
-        return self.novelty.is_novel(self.lite.run_all(x)[2])
+        if len(x) == 0:
+            return np.zeros(0), None, np.zeros(0, bool)
+        if explain and not self.lite.has_cam:
+            raise ModelError("This model file has no heatmap output; run `python -m classifier export`.")
+        logits, maps, feats = self.lite.run_all(x)
+        novel = np.zeros(len(x), bool)
+        if self.novelty is not None and feats is not None:
+            novel = self.novelty.is_novel(feats)
+        return cal.calibrate(logits, self.a, self.b), (maps if explain else None), novel
 
     def verdict_for(self, p_ai: float) -> str:
         return cal.verdict(p_ai, self.band)
@@ -148,17 +154,7 @@ class Classifier:
                     raise
                 decoded.append(err)
         crops = [model_input(d[0], f, self.input_size) for d in decoded if not isinstance(d, ImageError) for f in d[1]]
-        cams, novel = None, np.zeros(len(crops), bool)
-        if crops:
-            if explain and not self.lite.has_cam:
-                raise ModelError("This model file has no heatmap output; run `python -m classifier export`.")
-            logits, maps, feats = self.lite.run_all(self._stack(np.stack(crops)))  # one call for everything
-            p_all = cal.calibrate(logits, self.a, self.b)
-            cams = maps if explain else None
-            if self.novelty is not None and feats is not None:
-                novel = self.novelty.is_novel(feats)
-        else:
-            p_all = np.zeros(0)
+        p_all, cams, novel = self.outputs(np.stack(crops) if crops else np.zeros(0), explain)  # one network call
         out: list[Prediction | ImageError] = []
         k = 0
         for d in decoded:

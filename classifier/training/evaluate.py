@@ -55,9 +55,9 @@ def pipeline_outputs(clf: Classifier, images: list[np.ndarray], batch: int = 64)
         for img in images[i : i + batch]:
             faces = detect_faces(img, max_faces=1)
             crops.append(model_input(img, faces[0] if faces else None, clf.input_size))
-        x = np.stack(crops)
-        p_out.append(clf.probabilities(x))
-        novel_out.append(clf.novel(x))
+        p, _, novel = clf.outputs(np.stack(crops))
+        p_out.append(p)
+        novel_out.append(novel)
     return np.concatenate(p_out), np.concatenate(novel_out)
 
 
@@ -211,10 +211,11 @@ def evaluate(
     report: dict = {"split": split}
     robustness = []
     p_orig = None
+    novel_orig = None
     for name, transform in (ROBUSTNESS if degradations else {"original": ROBUSTNESS["original"]}).items():
-        p = pipeline_probabilities(clf, [transform(im) for im in images])
+        p, novel = pipeline_outputs(clf, [transform(im) for im in images])
         if name == "original":
-            p_orig = p
+            p_orig, novel_orig = p, novel
         s = summary(y, p, clf.threshold, clf.band)
         robustness.append(
             {"name": name, "balanced_accuracy": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"]}
@@ -228,7 +229,7 @@ def evaluate(
     report["overall"].update({f"real_{k}": v for k, v in verdict_shares(p_orig[real], clf.band).items()})
     report["per_source"], report["per_generator"] = per_group(records, y, p_orig, clf.threshold, clf.band)
     report["trained_on"] = sorted({r.source for r in records})
-    report["overall"]["flagged_novel"] = float(np.mean(pipeline_outputs(clf, images)[1]))
+    report["overall"]["flagged_novel"] = float(np.mean(novel_orig))
     if unseen:
         held = [r for r in all_records if r.source in unseen]
         real_test = [r for r, k in zip(records, real, strict=True) if k]
