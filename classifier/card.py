@@ -17,6 +17,9 @@ MODEL_FILE = "model.keras"
 CARD_FILE = "model_card.json"
 EVAL_FILE = "evaluation.json"
 INSIGHTS_FILE = "insights.json"
+# Beside a model trained on every source: the protocol model of the same recipe, trained without the
+# held-out sources, whose held-out figures the card quotes (a model cannot be measured on what it saw).
+PROTOCOL_DIR = "protocol"
 
 
 def sha256_of(path: str | Path) -> str:

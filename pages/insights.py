@@ -170,6 +170,7 @@ else:
         held = dig(ev, "held_out", "sources", default={})
         st.markdown("Whole sources kept out of training and calibration, the source-held-out protocol: "
                     + "; ".join(f"`{k}` ({v})" for k, v in held.items()) + ".")
+        st.caption(findings.held_out_provenance(ev))
         left, right = st.columns(2)
         with left:
             st.dataframe(pd.DataFrame(gen), hide_index=True, width="stretch")

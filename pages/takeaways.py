@@ -27,6 +27,7 @@ if gen:
     st.markdown("The numbers above are on the model's own sources. On whole sources kept out of training "
                 "(the held-out protocol) it does this:")
     st.table(gen)
+    st.caption(findings.held_out_provenance(ev))
     for line in findings.generalisation_findings(ev):
         st.markdown(f"- {line}")
 notes = findings.shortcut_notes(ins, card)

@@ -172,4 +172,13 @@ def test_the_shipped_model_is_the_one_the_rule_picks(model_dir):
     rows = read_json(model_dir / "candidates.json")["candidates"]
     assert card.get("selection", {}).get("rule") == candidates.SELECTION_RULE, \
         "the card lacks its comparison: run `python -m classifier compare --keep models`"
-    assert candidates.candidate_row(card) == candidates.best_candidate(rows)
+    assert candidates.shipped_is_the_winner(candidates.candidate_row(card), rows), \
+        (candidates.candidate_row(card), candidates.best_candidate(rows))
+
+
+def test_a_retrain_on_every_source_ships_only_the_winners_recipe():
+    a, b = (candidates.candidate_row(_card(s, w)) for s, w in ((100, 0.88), (200, 0.90)))
+    retrain = {**candidates.candidate_row(_card(300, 0.99)), "retrain_of": 200}
+    assert candidates.best_candidate([a, b, retrain]) is b, "a retrain is not ranked on borrowed figures"
+    assert candidates.shipped_is_the_winner(retrain, [a, b, retrain])
+    assert not candidates.shipped_is_the_winner({**retrain, "retrain_of": 100}, [a, b, retrain])

@@ -44,6 +44,12 @@ def test_card_records_the_model_checksums(model_dir):
         assert digest == sha256_of(model_dir / name)
 
 
+def test_models_folder_stays_small(model_dir):
+    """Everything under models/ (the shipped model, and the protocol model it may quote) is under 30 MB."""
+    total = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
+    assert total < 30e6, f"models/ holds {total / 1e6:.1f} MB"
+
+
 def test_one_flipped_byte_is_caught(broken):
     """Corrupting one byte of model.tflite (what the runtime runs) gives a ModelError mentioning the checksum."""
     flip_byte(broken / "model.tflite")

@@ -159,6 +159,17 @@ def generalisation_rows(ev: dict | None) -> list[dict]:
     return rows
 
 
+def held_out_provenance(ev: dict | None) -> str:
+    """Which model the held-out figures measure: the shipped one, or the protocol model it quotes."""
+    quoted = dig(ev, "held_out", "model")
+    if not isinstance(quoted, dict):
+        return "Measured on the shipped model, which never trained or calibrated on these sources."
+    return (f"Measured on the protocol model {quoted.get('version', '?')}: the shipped model's recipe trained and "
+            "calibrated without these sources. The shipped model was then retrained on every source, these "
+            "included, so it cannot be measured on them; these figures are what the recipe does on sources it "
+            "never saw.")
+
+
 def generalisation_findings(ev: dict | None) -> list[str]:
     """What the held-out sources say, next to the in-distribution test, as sentences."""
     groups = [g for g in dig(ev, "held_out", "groups", default=[]) or [] if isinstance(g, dict)]

@@ -5,6 +5,10 @@ what was tried. The rule looks at generalisation first: the worst score over the
 families (real photos called real; a generator's AUC against real test photos), because what a
 user meets is sources the model never saw. Rows from before the held-out protocol have no such
 score and rank after every row that has one; among those, the worst validation source decides.
+
+The model that ships may be the winner's recipe retrained on every source. Its row records which
+protocol run it retrains (``retrain_of``: that run's training seconds) and takes no part in the
+ranking: the held-out figures its card quotes are that run's, not its own.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def candidate_row(card: dict) -> dict:
             "reweight": cfg.get("reweight_power"),
             "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
-            "note": card["training"].get("note", "")}
+            "note": card["training"].get("note", ""),
+            "retrain_of": (held.get("model") or {}).get("train_seconds")}
 
 
 def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
@@ -62,8 +67,16 @@ def rank_key(row: dict) -> tuple:
 
 
 def best_candidate(rows: list[dict]) -> dict:
-    """The row ``SELECTION_RULE`` picks."""
-    return max(rows, key=rank_key)
+    """The row ``SELECTION_RULE`` picks, among the candidates measured on their own (not the retrains)."""
+    return max((r for r in rows if r.get("retrain_of") is None), key=rank_key)
+
+
+def shipped_is_the_winner(shipped: dict, rows: list[dict]) -> bool:
+    """The shipped row is the rule's pick, or a retrain on every source of the pick's recipe."""
+    best = best_candidate(rows)
+    if shipped.get("retrain_of") is None:
+        return shipped == best
+    return shipped["retrain_of"] == best["train_seconds"] and shipped in rows
 
 
 def compare(dirs: list[str], model_dir: Path, keep: bool) -> dict:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .. import calibration as cal
-from ..card import CARD_FILE, EVAL_FILE, read_json, write_json
+from ..card import CARD_FILE, EVAL_FILE, PROTOCOL_DIR, read_json, write_json
 from ..faces import detect_faces, model_input
 from ..predictor import Classifier, load_classifier, model_dir_default
 from .augment import jpeg_roundtrip, to_gray
@@ -183,6 +183,36 @@ def held_out_report(clf: Classifier, records: list[Record], data: str | None, re
     }
 
 
+def protocol_held_out(model_dir: Path, data: str | None, all_records: list[Record]) -> dict | None:
+    """The held-out figures of ``model_dir/protocol``: the same recipe trained without the held-out sources.
+
+    A model trained on every source cannot be measured on sources it saw, so its card quotes the
+    protocol model's figures, computed here through the same pipeline (None when there is none).
+    """
+    pdir = model_dir / PROTOCOL_DIR
+    if not (pdir / CARD_FILE).is_file():
+        return None
+    pclf = load_classifier(pdir)
+    unseen = unseen_sources(pclf.card)
+    if not unseen:
+        raise ValueError(f"{pdir} holds a model that trained on every held-out source; it measures nothing")
+    trained = trained_sources(pclf.card)
+    real_test = [r for r in all_records if r.split == "test" and r.source in trained and r.label == "real"]
+    real_test_p, _ = pipeline_outputs(pclf, load_images(real_test, data))
+    report = held_out_report(pclf, [r for r in all_records if r.source in unseen], data, real_test, real_test_p)
+    report["model"] = {"dir": PROTOCOL_DIR, "version": pclf.card["version"],
+                       "lite_sha256": pclf.card.get("lite_sha256"),
+                       "train_seconds": pclf.card["training"]["seconds"],
+                       "config": pclf.card["training"]["config"],
+                       "note": "the protocol model: this recipe trained and calibrated without the held-out sources"}
+    return report
+
+
+def same_recipe(a: dict, b: dict) -> bool:
+    """Two training configs differ only in whether the held-out sources were trained on."""
+    return {k: v for k, v in a.items() if k != "held_out"} == {k: v for k, v in b.items() if k != "held_out"}
+
+
 def held_out_score(row: dict) -> float:
     """One number per held-out family, 1 = perfect: real photos called real; generators' AUC."""
     return float(row["called_real"]) if row["label"] == "real" else float(row.get("roc_auc_vs_real_test") or 0.0)
@@ -234,6 +264,12 @@ def evaluate(
         held = [r for r in all_records if r.source in unseen]
         real_test = [r for r, k in zip(records, real, strict=True) if k]
         report["held_out"] = held_out_report(clf, held, data, real_test, p_orig[real])
+    elif (protocol := protocol_held_out(model_dir, data, all_records)) is not None:
+        if not same_recipe(protocol["model"]["config"], card["training"]["config"]):
+            raise ValueError(f"{model_dir / PROTOCOL_DIR} was trained with another recipe; its held-out figures "
+                             "would not describe this model")
+        report["held_out"] = protocol
+    if "held_out" in report:
         for row in report["held_out"]["groups"]:
             print(f"  held out {row['group']:36s} n={row['n']:4d} called real {row['called_real']:.3f} "
                   f"AI {row['called_ai']:.3f} auc {row.get('roc_auc_vs_real_test')}", flush=True)

@@ -27,9 +27,14 @@ def _generalisation(card: dict, ev: dict) -> list[str]:
     if not held.get("groups"):
         return []
     o = ev["overall"]
+    quoted = held.get("model")
+    who = (f"measured on the protocol model {quoted['version']} (`models/{quoted['dir']}`): the shipped model's "
+           "recipe trained and calibrated without these sources, since the shipped model trained on them"
+           if quoted else "the shipped model")
     lines = [
         "**Generalisation: whole sources the model never trained or calibrated on** (the source-held-out "
-        "protocol, `classifier/training/data.py: HELD_OUT_SOURCES`), next to its own test split:",
+        f"protocol, `classifier/training/data.py: HELD_OUT_SOURCES`; {who}), next to the shipped model's own "
+        "test split:",
         "",
         "| held-out family | label | images | called real | uncertain | called AI | ROC-AUC vs real test photos "
         "| flagged unlike training |",
