@@ -7,6 +7,8 @@ import datetime as dt
 from .data import Record, summarise
 
 CARD_VERSION = "2.0.0"  # 2.0: data v2, source-held-out protocol, simulated up-sampling fakes, polish augmentation
+# The same recipe retrained on every source (``--all-sources``): the model that ships, beside its protocol run.
+ALL_SOURCES_VERSION = "2.1.0"
 
 KNOWN_LIMITS = [
     "Trained on 256 px portrait crops; other generators, heavy edits, filters, screenshots and non-portraits "
@@ -37,7 +39,7 @@ def build_card(
 ) -> dict:
     return {
         "name": "AI vs Reality portrait detector",
-        "version": CARD_VERSION,
+        "version": CARD_VERSION if cfg.get("held_out", True) else ALL_SOURCES_VERSION,
         "architecture": cfg["arch"],
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "input": {
