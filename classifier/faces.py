@@ -6,10 +6,11 @@ portrait here. We run it on a copy no larger than ``DETECT_MAX_SIDE`` because
 its cost grows with pixel count (77 ms at 1024x768, ~15 ms at 512 px) while
 portrait faces stay easy to find at that size.
 
-Every face becomes a square crop ``CROP_MARGIN`` times the face box, clipped
-inside the image. Training crops its images with the same function, so a face
-cut from a 4000 px phone photo is framed like the head-and-shoulders portraits
-the network learned from.
+Every face becomes a square crop ``margin`` times the face box, clipped inside
+the image, and never smaller than ``min_side`` pixels where the image allows (a
+``Framing``). Training crops its images with the same function, and the model card
+records the framing it was trained with, so a face cut from a 4000 px phone photo
+is framed like the head-and-shoulders portraits the network learned from.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DETECT_MAX_SIDE = 512
 MIN_CONFIDENCE = 0.6  # YuNet scores 0..1; below this it mostly finds texture
-CROP_MARGIN = 1.8  # square side / longest face-box side
+CROP_MARGIN = 1.8  # square side / longest face-box side (models before 2.2 knew only this framing)
 MIN_FACE_FRACTION = 0.04  # ignore faces smaller than this fraction of the image's short side
 
 _detector_lock = threading.Lock()  # the C++ detector keeps a shared work buffer
@@ -111,17 +112,43 @@ def _raw_detect(bgr: np.ndarray) -> np.ndarray:
     return np.frombuffer(buf, np.int16, count=16 * n, offset=4).reshape(n, 16).astype(np.int64)
 
 
-def crop_box(face: Box | None, image_shape: tuple[int, ...], margin: float = CROP_MARGIN) -> Box:
+@dataclass(frozen=True)
+class Framing:
+    """How a face becomes the network's square; part of the model, so its card records it.
+
+    ``min_side`` > 0 keeps native pixels: a small face is not cut tight and enlarged (which
+    smooths away the fine traces generators leave) but framed with more of its surroundings,
+    up to the whole image. Widening the view of the shipped 2.0 model from 1.8 face widths to
+    the whole 256 px portrait lifted an unseen diffusion pipeline's AUC from 0.70 to 0.94.
+    """
+
+    margin: float = CROP_MARGIN
+    min_side: int = 0
+
+    @classmethod
+    def from_card(cls, card: dict) -> Framing:
+        f = card.get("input", {}).get("framing") or {}
+        return cls(float(f.get("margin", CROP_MARGIN)), int(f.get("min_side", 0)))
+
+    def as_dict(self) -> dict:
+        return {"margin": self.margin, "min_side": self.min_side}
+
+
+LEGACY_FRAMING = Framing()
+
+
+def crop_box(face: Box | None, image_shape: tuple[int, ...], framing: Framing = LEGACY_FRAMING) -> Box:
     """The square region the model sees for ``face`` (or the centre square if None).
 
-    The square is ``margin`` times the longest face side, centred on the face,
-    shifted to lie inside the image and shrunk to the short side if it cannot.
+    The square is ``framing.margin`` times the longest face side but at least
+    ``framing.min_side``, centred on the face, shifted to lie inside the image and
+    shrunk to the short side if it cannot.
     """
     h, w = image_shape[:2]
     short = min(h, w)
     if face is None:
         return Box((w - short) // 2, (h - short) // 2, short, short)
-    side = int(round(min(short, max(2, margin * max(face.w, face.h)))))
+    side = int(round(min(short, max(2, framing.margin * max(face.w, face.h), framing.min_side))))
     cx, cy = face.x + face.w / 2.0, face.y + face.h / 2.0
     x0 = int(round(min(max(cx - side / 2.0, 0), w - side)))
     y0 = int(round(min(max(cy - side / 2.0, 0), h - side)))
@@ -142,10 +169,10 @@ def resize_to_input(crop: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
-def model_input(rgb: np.ndarray, face: Box | None, size: int) -> np.ndarray:
+def model_input(rgb: np.ndarray, face: Box | None, size: int, framing: Framing = LEGACY_FRAMING) -> np.ndarray:
     """THE preprocessing function: image + face -> uint8 ``size`` x ``size`` x 3 crop.
 
     Training (data.py) and inference (predictor.py) both call this, so the
     network always sees faces framed and resized the same way.
     """
-    return resize_to_input(cut(rgb, crop_box(face, rgb.shape)), size)
+    return resize_to_input(cut(rgb, crop_box(face, rgb.shape, framing)), size)

@@ -19,7 +19,7 @@ from . import calibration as cal
 from .card import CARD_FILE, read_json, sha256_of
 from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
-from .faces import Box, crop_box, detect_faces, model_input
+from .faces import Box, Framing, crop_box, detect_faces, model_input
 from .images import ImageSource, load_image
 from .limits import MAX_FACES
 from .lite import LiteNetwork
@@ -72,6 +72,7 @@ class Classifier:
         self.card = card
         self.novelty = novelty if lite.has_features else None  # None: no novelty warnings
         self.input_size = int(card["input"]["size"])
+        self.framing = Framing.from_card(card)  # the crop geometry the network was trained with
         self.a = float(card["calibration"]["a"])
         self.b = float(card["calibration"]["b"])
         self.threshold = float(card["threshold"])
@@ -153,7 +154,8 @@ class Classifier:
                 if raise_errors:
                     raise
                 decoded.append(err)
-        crops = [model_input(d[0], f, self.input_size) for d in decoded if not isinstance(d, ImageError) for f in d[1]]
+        crops = [model_input(d[0], f, self.input_size, self.framing)
+                 for d in decoded if not isinstance(d, ImageError) for f in d[1]]
         p_all, cams, novel = self.outputs(np.stack(crops) if crops else np.zeros(0), explain)  # one network call
         out: list[Prediction | ImageError] = []
         k = 0
@@ -172,7 +174,7 @@ class Classifier:
                 k += 1
                 results.append(FaceResult(
                     box=face.as_list() if face else None,
-                    crop=crop_box(face, rgb.shape).as_list(),
+                    crop=crop_box(face, rgb.shape, self.framing).as_list(),
                     p_ai=p,
                     verdict=self.verdict_for(p),
                     detector_score=face.score if face else None,

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classifier import MAX_FACES
-from classifier.faces import CROP_MARGIN, Box, crop_box, cut, detect_faces, model_input
+from classifier.faces import CROP_MARGIN, LEGACY_FRAMING, Box, Framing, crop_box, cut, detect_faces, model_input
 
 # The astronaut's face in skimage.data.astronaut() (x, y, w, h), measured once by eye and detector.
 ASTRONAUT_FACE = (178, 63, 89, 112)
@@ -51,6 +51,23 @@ def test_margin_is_1_8():
     """The shipped geometry: the crop side is 1.8 times the face side."""
     assert CROP_MARGIN == pytest.approx(1.8)
     assert crop_box(Box(100, 100, 100, 100), (1000, 1000)).w == 180
+
+
+def test_native_pixel_framing_widens_small_faces_instead_of_enlarging_them():
+    """min_side: a small face gets a wider view of native pixels (up to the whole image), a big one its margin."""
+    f = Framing(2.6, 256)
+    assert crop_box(Box(90, 90, 72, 72), (256, 256, 3), f) == Box(0, 0, 256, 256)  # whole portrait
+    c = crop_box(Box(500, 300, 40, 40), (768, 1024, 3), f)
+    assert c.w == c.h == 256 and inside(c, (768, 1024))  # not 104 px enlarged 2.5x
+    assert crop_box(Box(300, 200, 200, 200), (768, 1024, 3), f).w == 520  # 2.6 x 200, as without min_side
+    assert crop_box(Box(10, 10, 20, 20), (100, 150, 3), f).w == 100  # never beyond the short side
+
+
+def test_framing_comes_from_the_card():
+    """Cards without a framing (models before 2.2) keep the 1.8 crop; newer cards say theirs."""
+    assert Framing.from_card({"input": {"size": 256}}) == LEGACY_FRAMING == Framing(CROP_MARGIN, 0)
+    card = {"input": {"size": 256, "framing": Framing(2.6, 256).as_dict()}}
+    assert Framing.from_card(card) == Framing(2.6, 256)
 
 
 def test_face_at_border_is_shifted_inside():

@@ -46,3 +46,21 @@ def test_export_repairs_a_missing_lite_copy(broken_lite, keras_model):
     assert cli.main(["--model-dir", str(broken_lite.parent), "export"]) == 0
     clf = load_classifier(broken_lite.parent)
     assert clf.lite.has_cam and "lite_sha256" in card_before
+
+
+def test_predict_frames_faces_as_the_card_says(clf, astronaut):
+    """The runtime crops with the framing the card records (the one training used), not a constant."""
+    import copy
+
+    from classifier.faces import Framing, crop_box
+    from classifier.predictor import Classifier
+
+    for framing in (Framing(1.8, 0), Framing(2.6, clf.input_size), Framing(3.5, 0)):
+        card = copy.deepcopy(clf.card)
+        card["input"]["framing"] = framing.as_dict()
+        other = Classifier(clf.lite, card)
+        face = detect_faces(astronaut)[0]
+        got = other.predict(astronaut).faces[0]
+        assert got.crop == crop_box(face, astronaut.shape, framing).as_list()
+        expected = other.probabilities(model_input(astronaut, face, clf.input_size, framing))[0]
+        assert got.p_ai == pytest.approx(float(expected), abs=1e-6)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..faces import Box, crop_box, cut, resize_to_input
+from ..faces import LEGACY_FRAMING, Box, Framing, crop_box, cut, resize_to_input
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,12 @@ class AugmentConfig:
     p_polish: float = 0.5
 
 
-def jittered_crop(rgb: np.ndarray, face: Box | None, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+def jittered_crop(
+    rgb: np.ndarray, face: Box | None, rng: np.random.Generator, cfg: AugmentConfig, framing: Framing = LEGACY_FRAMING
+) -> np.ndarray:
     """The standard crop, randomly scaled, shifted and squashed."""
     h, w = rgb.shape[:2]
-    base = crop_box(face, rgb.shape)
+    base = crop_box(face, rgb.shape, framing)
     side = base.w * rng.uniform(*cfg.crop_scale)
     ratio = rng.uniform(*cfg.aspect)
     cw, ch = side * np.sqrt(ratio), side / np.sqrt(ratio)
@@ -164,11 +166,12 @@ def augment(
     rng: np.random.Generator,
     p_gray: float,
     cfg: AugmentConfig = AugmentConfig(),
+    framing: Framing = LEGACY_FRAMING,
 ) -> np.ndarray:
     """One random training view of ``rgb`` as a ``size`` x ``size`` uint8 crop."""
     if rng.random() < cfg.p_rotate:
         rgb = _rotate(rgb, face, rng, cfg)
-    img = np.ascontiguousarray(jittered_crop(rgb, face, rng, cfg))
+    img = np.ascontiguousarray(jittered_crop(rgb, face, rng, cfg, framing))
     if rng.random() < cfg.p_polish:
         img = polish(img, rng)
     if rng.random() < cfg.p_rescale:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..faces import Box, detect_faces, model_input
+from ..faces import LEGACY_FRAMING, Box, Framing, detect_faces, model_input
 from ..images import load_image
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -170,9 +170,11 @@ def face_boxes(records: list[Record], images: list[np.ndarray]) -> list[Box | No
     return out
 
 
-def standard_inputs(images: list[np.ndarray], boxes: list[Box | None], size: int) -> np.ndarray:
+def standard_inputs(
+    images: list[np.ndarray], boxes: list[Box | None], size: int, framing: Framing = LEGACY_FRAMING
+) -> np.ndarray:
     """Un-augmented model inputs (the inference preprocessing), stacked."""
-    return np.stack([model_input(img, box, size) for img, box in zip(images, boxes, strict=True)])
+    return np.stack([model_input(img, box, size, framing) for img, box in zip(images, boxes, strict=True)])
 
 
 def sampling_weights(y: np.ndarray, sources: list[str], scale: dict[str, float] | None = None) -> np.ndarray:

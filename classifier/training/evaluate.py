@@ -54,7 +54,7 @@ def pipeline_outputs(clf: Classifier, images: list[np.ndarray], batch: int = 64)
         crops = []
         for img in images[i : i + batch]:
             faces = detect_faces(img, max_faces=1)
-            crops.append(model_input(img, faces[0] if faces else None, clf.input_size))
+            crops.append(model_input(img, faces[0] if faces else None, clf.input_size, clf.framing))
         p, _, novel = clf.outputs(np.stack(crops))
         p_out.append(p)
         novel_out.append(novel)

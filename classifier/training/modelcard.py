@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..faces import LEGACY_FRAMING, Framing
 from .data import Record, summarise
 
-CARD_VERSION = "2.0.0"  # 2.0: data v2, source-held-out protocol, simulated up-sampling fakes, polish augmentation
+# 2.0: data v2, source-held-out protocol, simulated up-sampling fakes, polish augmentation;
+# 2.2: native-pixel framing (a wider view of small faces instead of an enlarged tight crop).
+CARD_VERSION = "2.2.0"
 # The same recipe retrained on every source (``--all-sources``): the model that ships, beside its protocol run.
-ALL_SOURCES_VERSION = "2.1.0"
+ALL_SOURCES_VERSION = "2.3.0"
 
 KNOWN_LIMITS = [
     "Trained on 256 px portrait crops; other generators, heavy edits, filters, screenshots and non-portraits "
@@ -36,6 +39,7 @@ def build_card(
     history: dict,
     train_seconds: float,
     trained_on: list[str] | None = None,
+    framing: Framing | None = None,
 ) -> dict:
     return {
         "name": "AI vs Reality portrait detector",
@@ -45,8 +49,9 @@ def build_card(
         "input": {
             "size": cfg["input_size"],
             "pixels": "RGB uint8 values as float32 in [0, 255]; normalised inside the model",
-            "preprocessing": "classifier.faces.model_input: face box x1.8 square crop (centre square if no face), "
-            "area-resized to input size",
+            "preprocessing": "classifier.faces.model_input: a square of `framing.margin` face widths, at least "
+            "`framing.min_side` px where the image allows (centre square if no face), area-resized to input size",
+            "framing": (framing or LEGACY_FRAMING).as_dict(),
         },
         "calibration": calibration,
         "threshold": threshold,

@@ -36,7 +36,7 @@ def fit_feature_model(train: np.ndarray, val: np.ndarray, k: int = COMPONENTS,
 def features_of(clf: Classifier, images: list[np.ndarray], boxes: list, batch: int = 64) -> np.ndarray:
     out = []
     for i in range(0, len(images), batch):
-        crops = np.stack([model_input(im, b, clf.input_size) for im, b in
+        crops = np.stack([model_input(im, b, clf.input_size, clf.framing) for im, b in
                           zip(images[i : i + batch], boxes[i : i + batch], strict=True)]).astype(np.float32)
         out.append(clf.lite.run_all(crops)[2])
     return np.concatenate(out)
