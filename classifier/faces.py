@@ -126,12 +126,21 @@ class Framing:
     min_side: int = 0
 
     @classmethod
-    def from_card(cls, card: dict) -> Framing:
-        f = card.get("input", {}).get("framing") or {}
+    def from_dict(cls, f: dict | None) -> Framing:
+        """From a card's ``input.framing`` (None or missing keys: the framing of models before 2.2)."""
+        f = f or {}
         return cls(float(f.get("margin", CROP_MARGIN)), int(f.get("min_side", 0)))
+
+    @classmethod
+    def from_card(cls, card: dict) -> Framing:
+        return cls.from_dict(card.get("input", {}).get("framing"))
 
     def as_dict(self) -> dict:
         return {"margin": self.margin, "min_side": self.min_side}
+
+    def label(self) -> str:
+        """'1.8x face' or '2.6x face, >= 256 px', for tables."""
+        return f"{self.margin:g}x face" + (f", >= {self.min_side} px" if self.min_side else "")
 
 
 LEGACY_FRAMING = Framing()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from classifier.faces import Framing
+
 from .state import dig, num, pct
 from .state import finite as _f
 
@@ -188,4 +190,24 @@ def generalisation_findings(ev: dict | None) -> list[str]:
         out.append(f"Unseen generator `{g.get('group')}`: ROC-AUC {num(g.get('roc_auc_vs_real_test'))} against the "
                    f"real test photos, {pct(g.get('called_ai'), 0)} called AI (in-distribution test ROC-AUC "
                    f"{num(dig(o, 'roc_auc'))}).")
-    return out
+    framing = framing_finding(dig(ev, "candidates", default=[]) or [])
+    return out + ([framing] if framing else [])
+
+
+def framing_finding(candidates: list[dict]) -> str:
+    """How the crop geometry moved the held-out scores: the best measured candidate of each framing."""
+    best: dict[Framing, dict] = {}
+    for c in candidates:
+        if not isinstance(c, dict) or c.get("retrain_of") is not None or _f(c.get("held_out_worst_score")) is None:
+            continue
+        f = Framing.from_dict(c.get("framing"))
+        if f not in best or c["held_out_worst_score"] > best[f]["held_out_worst_score"]:
+            best[f] = c
+    if len(best) < 2:
+        return ""
+    parts = []
+    for f, c in sorted(best.items(), key=lambda kv: kv[1]["held_out_worst_score"]):
+        groups = ", ".join(f"{k.split(' ')[0]} {num(v)}" for k, v in (c.get("held_out_groups") or {}).items())
+        parts.append(f"{f.label()}: worst held-out score {num(c['held_out_worst_score'])} ({groups})")
+    return ("How a face is framed matters: a tight crop enlarges small faces and smooths away generator traces. "
+            "Best candidate per framing, " + "; ".join(parts) + ".")

@@ -41,7 +41,8 @@ def candidate_row(card: dict) -> dict:
             "frozen_through": cfg.get("freeze_through"),
             "ema": cfg.get("ema_momentum"),
             "reweight": cfg.get("reweight_power"),
-            "input_size": cfg["input_size"], "train_seconds": card["training"]["seconds"],
+            "input_size": cfg["input_size"], "framing": card.get("input", {}).get("framing"),
+            "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
             "retrain_of": (held.get("model") or {}).get("train_seconds")}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..faces import Framing
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -63,14 +65,15 @@ def _candidates(ev: dict) -> list[str]:
         "Candidates (every try, failures included; the rule: highest worst held-out score, then worst validation "
         "source, then balanced accuracy; a test checks `models/` holds the winner):",
         "",
-        "| network | input | steps | simulated fakes | held out | val ROC-AUC | val worst source "
+        "| network | input | crop | steps | simulated fakes | held out | val ROC-AUC | val worst source "
         "| worst held-out score | train time | note |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in ev["candidates"]:
         held = ", ".join(f"{k.split(' ')[0]} {v:.3f}" for k, v in (c.get("held_out_groups") or {}).items())
         lines.append(
-            f"| {c['arch']} | {c['input_size']} px | {c['steps']} | {c.get('simulated_fakes') or 0} | "
+            f"| {c['arch']} | {c['input_size']} px | {Framing.from_dict(c.get('framing')).label()} | {c['steps']} | "
+            f"{c.get('simulated_fakes') or 0} | "
             f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "
             f"{_num(c.get('held_out_worst_score'))} | {c['train_seconds'] / 60:.0f} min | {c.get('note', '')} |")
     return lines
