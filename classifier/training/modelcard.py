@@ -21,7 +21,7 @@ KNOWN_LIMITS = [
     "Calibrated on a validation split with about 30 % AI images; the probability reflects that mix, and on "
     "unseen sources it is less reliable than on the sources it trained on.",
     "Polished real photos (studio headshots, retouched or beauty-filtered portraits) are the costly error: the "
-    "threshold is set so that at most 2 % of real validation photos (5 % of any source) are called AI, and the "
+    "threshold is set so that at most 2 % of real validation photos (2 % of any source) are called AI, and the "
     "uncertain band absorbs much of the rest.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
