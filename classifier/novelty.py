@@ -20,6 +20,20 @@ NOVEL_WARNING = ("{n} analysed region(s) look unlike the photos the model learne
                  "reliable there, so treat the verdict with extra caution.")
 
 
+FLAT_STD = 2.0  # grey levels; see featureless
+
+
+def featureless(crops: np.ndarray, max_std: float = FLAT_STD) -> np.ndarray:
+    """True for crops (N, H, W, 3) that are all but uniform: blank, black, a lens cap, a flat fill.
+
+    Such a crop carries no evidence either way, yet the feature distance need not notice it: the
+    2.2 network maps a flat grey square close to the training faces (whitened distance 1.16, the
+    threshold 2.11). So flatness counts as "unlike the photos the model learned from" by itself.
+    """
+    x = np.asarray(crops, np.float32)
+    return x.reshape(len(x), -1).std(axis=1) < max_std if len(x) else np.zeros(0, bool)
+
+
 @dataclass(frozen=True)
 class FeatureModel:
     mean: np.ndarray  # (C,)

@@ -23,7 +23,7 @@ from .faces import Box, Framing, crop_box, detect_faces, model_input
 from .images import ImageSource, load_image
 from .limits import MAX_FACES
 from .lite import LiteNetwork
-from .novelty import NOVEL_WARNING, FeatureModel, load_feature_model
+from .novelty import NOVEL_WARNING, FeatureModel, featureless, load_feature_model
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
 SMALL_FACE_PX = 64  # below this the crop is upscaled and fine detail is invented
@@ -109,9 +109,9 @@ class Classifier:
         if explain and not self.lite.has_cam:
             raise ModelError("This model file has no heatmap output; run `python -m classifier export`.")
         logits, maps, feats = self.lite.run_all(x)
-        novel = np.zeros(len(x), bool)
+        novel = featureless(x)
         if self.novelty is not None and feats is not None:
-            novel = self.novelty.is_novel(feats)
+            novel |= self.novelty.is_novel(feats)
         return cal.calibrate(logits, self.a, self.b), (maps if explain else None), novel
 
     def verdict_for(self, p_ai: float) -> str:

@@ -41,6 +41,18 @@ def test_shipped_model_warns_on_a_blank_image_not_on_a_real_portrait(clf, portra
     assert any(MARK in w for w in blank.warnings), blank.warnings
 
 
+def test_flat_crops_count_as_unlike_the_training_photos(astronaut):
+    """Blank, black or a flat fill carry no evidence: flagged whatever the feature distance says; photos are not."""
+    from classifier.novelty import featureless
+
+    flat = np.stack([np.full((64, 64, 3), v, np.uint8) for v in (0, 128, 255)])
+    assert featureless(flat).all()
+    nearly = np.clip(flat[1].astype(int) + np.random.default_rng(0).integers(-1, 2, flat[1].shape), 0, 255)
+    assert featureless(nearly[None]).all()  # JPEG-level noise on a flat fill is still flat
+    assert not featureless(astronaut[None, :64, :64]).any()
+    assert featureless(np.zeros((0, 8, 8, 3))).shape == (0,)
+
+
 def test_corrupt_feature_statistics_are_refused(tmp_path, model_dir):
     broken = tmp_path / "m"
     shutil.copytree(model_dir, broken)
