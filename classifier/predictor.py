@@ -26,7 +26,7 @@ from .lite import LiteNetwork
 from .novelty import NOVEL_WARNING, FeatureModel, featureless, load_feature_model
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
-SMALL_FACE_PX = 64  # below this the crop is upscaled and fine detail is invented
+SMALL_FACE_PX = 64  # below this there is little face to judge (and in a small image the crop is enlarged)
 
 NO_FACE_WARNING = "No face found: the centre of the image was analysed instead, which is less reliable."
 

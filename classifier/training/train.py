@@ -115,6 +115,7 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
     import keras
 
     aug_cfg = AugmentConfig()
+    framing = cfg.framing()
 
     class Batches(keras.utils.PyDataset):
         """Source-balanced, augmented batches; batch k of epoch e is the same on every run."""
@@ -133,7 +134,7 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
             xs = []
             for i in idx:
                 xs.append(augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg,
-                                      cfg.framing()))
+                                      framing))
             return np.stack(xs).astype(np.float32), y[idx].astype(np.float32)
 
         def on_epoch_end(self) -> None:
@@ -174,9 +175,9 @@ def _SourceReweighting(batches, images, boxes, y, gray, sources: list[str], cfg:
     probe = np.concatenate([
         rng.permutation(np.flatnonzero(src == s))[: cfg.probe_per_source] for s in np.unique(src)
     ])
-    aug_cfg = AugmentConfig()
+    aug_cfg, framing = AugmentConfig(), cfg.framing()
     x = np.stack([
-        augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg, cfg.framing())
+        augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg, framing)
         for i in probe
     ]).astype(np.float32)
 
