@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.training.data import balanced_indices, group_key, sampling_weights, source_scale, split_of
+from classifier.training.data import (
+    Record,
+    balanced_indices,
+    group_key,
+    population_of,
+    sampling_weights,
+    source_scale,
+    split_of,
+)
 
 
 def test_group_keys_keep_near_duplicates_together() -> None:
@@ -60,3 +68,40 @@ def test_balanced_indices_follow_the_weights() -> None:
     drawn = np.asarray(SOURCES)[idx]
     assert np.mean(drawn == "r1") == pytest.approx(0.375, abs=0.01)
     assert np.mean(Y[idx]) == pytest.approx(0.5, abs=0.01)
+
+
+def test_a_source_with_two_populations_is_split_by_file_number_and_others_are_left_alone() -> None:
+    assert population_of("celebahq_roeishc", "real/celebahq_roeishc/0.jpg") == "celebahq_roeishc:ffhq"
+    assert population_of("celebahq_roeishc", "real/celebahq_roeishc/249.jpg") == "celebahq_roeishc:ffhq"
+    assert population_of("celebahq_roeishc", "real/celebahq_roeishc/250.jpg") == "celebahq_roeishc:celebahq"
+    assert population_of("celebahq_roeishc", "real/celebahq_roeishc/x.jpg") == "celebahq_roeishc"
+    assert population_of("utkface_mattans", "real/utk/12.jpg") == "utkface_mattans"
+    r = Record("real/celebahq_roeishc/7.jpg", "real", "celebahq_roeishc", "camera", "", "7", "train")
+    assert r.population == "celebahq_roeishc:ffhq"
+
+
+def test_training_balances_populations_unless_the_recipe_says_sources() -> None:
+    from classifier.training.train import TrainConfig
+
+    recs = [Record(f"real/celebahq_roeishc/{i}.jpg", "real", "celebahq_roeishc", "camera", "", str(i), "train")
+            for i in (1, 2, 3, 300)] + [Record("real/lfw/a.jpg", "real", "lfw_gray_baileyfriend", "camera", "", "a",
+                                               "train")]
+    groups = TrainConfig().groups(recs)
+    assert groups[:4] == ["celebahq_roeishc:ffhq"] * 3 + ["celebahq_roeishc:celebahq"]
+    assert TrainConfig(split_populations=False).groups(recs)[:4] == ["celebahq_roeishc"] * 4
+    w = sampling_weights(np.zeros(5), groups)
+    # three real groups, a third each: the one CelebA-HQ photo weighs as much as the three FFHQ ones together
+    assert w[3] == pytest.approx(1 / 3) and w[:3].sum() == pytest.approx(1 / 3)
+
+
+def test_evaluate_reports_each_population_of_a_split_source_apart() -> None:
+    from classifier.training.evaluate import per_population
+
+    recs = [Record(f"real/celebahq_roeishc/{i}.jpg", "real", "celebahq_roeishc", "camera", "", str(i), "test")
+            for i in (1, 2, 300, 301)] + [Record("ai/x/a.jpg", "ai", "sd21_sdfd", "sd", "", "a", "test")]
+    y = np.array([0, 0, 0, 0, 1])
+    p = np.array([0.95, 0.1, 0.05, 0.02, 0.99])
+    rows = {r["population"]: r for r in per_population(recs, y, p, threshold=0.9, band=(0.5, 0.9))}
+    assert set(rows) == {"celebahq_roeishc:ffhq", "celebahq_roeishc:celebahq"}
+    assert rows["celebahq_roeishc:ffhq"]["n"] == 2 and rows["celebahq_roeishc:ffhq"]["called_ai"] == 0.5
+    assert rows["celebahq_roeishc:celebahq"]["accuracy"] == 1.0

@@ -41,6 +41,7 @@ def candidate_row(card: dict) -> dict:
             "frozen_through": cfg.get("freeze_through"),
             "ema": cfg.get("ema_momentum"),
             "reweight": cfg.get("reweight_power"),
+            "balanced_over": "populations" if cfg.get("split_populations") else "sources",
             "input_size": cfg["input_size"], "framing": card.get("input", {}).get("framing"),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),

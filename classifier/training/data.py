@@ -47,6 +47,28 @@ HELD_OUT_SOURCES: dict[str, str] = {
 }
 
 
+# Sources that hold two populations, found by looking at the model's worst test photos (2026-12-02):
+# celebahq_roeishc's files 0-249 are FFHQ-style Flickr portraits of ordinary people (children,
+# cosplay, snapshots), files 250-499 are CelebA-HQ celebrities. FFHQ is what StyleGAN learned from, so
+# its real photos are the hardest to tell from a StyleGAN face; sampled as half of one source they got
+# a third of the weight of boredhumans' StyleGAN set, and the network learned "FFHQ look = AI"
+# (2.2.0: 9 of its 47 FFHQ test photos called AI, 0 of its 36 CelebA-HQ ones).
+POPULATIONS: dict[str, tuple[tuple[str, int, int], ...]] = {
+    "celebahq_roeishc": (("ffhq", 0, 250), ("celebahq", 250, 500)),
+}
+
+
+def population_of(source: str, path: str) -> str:
+    """The population an image belongs to: its source, or ``source:part`` where a source holds two."""
+    parts = POPULATIONS.get(source)
+    stem = Path(path).stem
+    if parts and stem.isdigit():
+        for name, lo, hi in parts:
+            if lo <= int(stem) < hi:
+                return f"{source}:{name}"
+    return source
+
+
 def held_out_group(source: str) -> str:
     """The held-out family a source belongs to (reported as one row), or the source itself."""
     if source in ("london_debruine", "canada_debruine"):
@@ -78,6 +100,10 @@ class Record:
     @property
     def y(self) -> int:
         return int(self.label == "ai")
+
+    @property
+    def population(self) -> str:
+        return population_of(self.source, self.path)
 
 
 def group_key(source: str, path: str) -> str:

@@ -88,6 +88,26 @@ def verdict_shares(p: np.ndarray, band: tuple[float, float]) -> dict[str, float]
             "uncertain": float(np.sum((p >= band[0]) & (p < band[1])) / n)}
 
 
+def _group_row(records: list[Record], m: np.ndarray, y: np.ndarray, p: np.ndarray, pred: np.ndarray,
+               band: tuple[float, float]) -> dict:
+    r0 = records[int(np.flatnonzero(m)[0])]
+    return {"label": r0.label, "generator": r0.generator, "n": int(m.sum()),
+            "accuracy": float(np.mean(pred[m] == y[m].astype(bool))), "mean_p_ai": float(p[m].mean()),
+            **verdict_shares(p[m], band)}
+
+
+def per_population(
+    records: list[Record], y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, float] = (0.5, 0.5)
+) -> list[dict]:
+    """Rows for the parts of sources that hold two populations (data.POPULATIONS), e.g. FFHQ vs CelebA-HQ."""
+    pops = [r.population for r in records]
+    rows = []
+    for pop in sorted({q for q, r in zip(pops, records, strict=True) if q != r.source}):
+        m = np.array([q == pop for q in pops])
+        rows.append({"population": pop, **_group_row(records, m, y, p, p >= threshold, band)})
+    return rows
+
+
 def per_group(
     records: list[Record], y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, float] = (0.5, 0.5)
 ) -> tuple[list, list]:
@@ -95,18 +115,7 @@ def per_group(
     sources, generators = [], []
     for src in sorted({r.source for r in records}):
         m = np.array([r.source == src for r in records])
-        r0 = next(r for r in records if r.source == src)
-        sources.append(
-            {
-                "source": src,
-                "label": r0.label,
-                "generator": r0.generator,
-                "n": int(m.sum()),
-                "accuracy": float(np.mean(pred[m] == y[m].astype(bool))),
-                "mean_p_ai": float(p[m].mean()),
-                **verdict_shares(p[m], band),
-            }
-        )
+        sources.append({"source": src, **_group_row(records, m, y, p, pred, band)})
     real = y == 0
     for gen in sorted({r.generator for r in records}):
         m = np.array([r.generator == gen for r in records])
@@ -258,6 +267,7 @@ def evaluate(
     report["overall"]["false_ai_rate_real"] = float(np.mean(p_orig[real] >= clf.threshold))
     report["overall"].update({f"real_{k}": v for k, v in verdict_shares(p_orig[real], clf.band).items()})
     report["per_source"], report["per_generator"] = per_group(records, y, p_orig, clf.threshold, clf.band)
+    report["per_population"] = per_population(records, y, p_orig, clf.threshold, clf.band)
     report["trained_on"] = sorted({r.source for r in records})
     report["overall"]["flagged_novel"] = float(np.mean(novel_orig))
     if unseen:

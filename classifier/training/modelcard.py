@@ -8,10 +8,11 @@ from ..faces import LEGACY_FRAMING, Framing
 from .data import Record, summarise
 
 # 2.0: data v2, source-held-out protocol, simulated up-sampling fakes, polish augmentation;
-# 2.2: native-pixel framing (a wider view of small faces instead of an enlarged tight crop).
-CARD_VERSION = "2.2.0"
+# 2.2: native-pixel framing (a wider view of small faces instead of an enlarged tight crop);
+# 2.4: sampling and the decision rule balance populations (data.POPULATIONS), not sources.
+CARD_VERSION = "2.4.0"
 # The same recipe retrained on every source (``--all-sources``): the model that ships, beside its protocol run.
-ALL_SOURCES_VERSION = "2.3.0"
+ALL_SOURCES_VERSION = "2.5.0"
 
 KNOWN_LIMITS = [
     "Trained on 256 px portrait crops; other generators, heavy edits, filters, screenshots and non-portraits "

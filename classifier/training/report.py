@@ -149,6 +149,14 @@ def results_markdown(model_dir: str | Path) -> str:
             for s in ev["per_source"]
         ]
         lines += [
+            f"| &nbsp;&nbsp;{s['population']} | {s['label']} | {s['generator']} | {s['n']} | {_pct(s['accuracy'])} | "
+            f"{_pct(s.get('called_real'))} | {_pct(s.get('uncertain'))} | {_pct(s.get('called_ai'))} |"
+            for s in ev.get("per_population", [])
+        ]
+        if ev.get("per_population"):
+            lines += ["", "Indented rows: the parts of a source that holds two populations "
+                      "(`classifier/training/data.py: POPULATIONS`)."]
+        lines += [
             "",
             "Robustness (test split, degraded before the pipeline):",
             "",

@@ -22,6 +22,7 @@ from ..faces import Framing
 from .augment import AugmentConfig, augment, is_gray
 from .data import (
     HELD_OUT_SOURCES,
+    Record,
     balanced_indices,
     data_dir,
     face_boxes,
@@ -86,9 +87,17 @@ class TrainConfig:
     # pixels and their surroundings instead of being enlarged. 1.8 / False is the 2.0 recipe.
     crop_margin: float = 2.6
     native_pixels: bool = True
+    # Sample, and fit the decision rule over, populations rather than sources (data.POPULATIONS): the
+    # FFHQ half of celebahq_roeishc gets a real-class share of its own, like each generator's set.
+    # False is the 2.2 recipe.
+    split_populations: bool = True
 
     def framing(self) -> Framing:
         return Framing(self.crop_margin, self.input_size if self.native_pixels else 0)
+
+    def groups(self, records: list[Record]) -> list[str]:
+        """The groups that sampling balances and the decision rule protects, one per record."""
+        return [r.population if self.split_populations else r.source for r in records]
 
 
 def make_network(cfg: TrainConfig):
@@ -249,7 +258,8 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None) -> dict:
     images = load_images(val_recs, data)
     x_va = standard_inputs(images, face_boxes(val_recs, images), card["input"]["size"],
                            Framing.from_card(card)).astype(np.float32)
-    rule = decision_rule(logits_of(model, x_va), np.array([r.y for r in val_recs]), [r.source for r in val_recs])
+    groups = TrainConfig(split_populations=bool(card["training"]["config"].get("split_populations"))).groups(val_recs)
+    rule = decision_rule(logits_of(model, x_va), np.array([r.y for r in val_recs]), groups)
     card.update(
         calibration=rule["calibration"],
         threshold=rule["threshold"],
@@ -285,6 +295,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     y_tr = np.array([r.y for r in train_recs])
     y_va = np.array([r.y for r in val_recs])
     tr_sources = [r.source for r in train_recs]
+    tr_groups = cfg.groups(train_recs)
     sim_log = None
     if cfg.sim_fakes:
         fakes, origin, sim_log = simulated_fakes(tr_images, y_tr, tr_sources, cfg.sim_fakes, cfg.sim_steps, cfg.seed)
@@ -292,6 +303,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         tr_boxes = tr_boxes + [tr_boxes[i] for i in origin]
         y_tr = np.concatenate([y_tr, np.ones(len(fakes), dtype=y_tr.dtype)])
         tr_sources = tr_sources + [SIM_SOURCE] * len(fakes)
+        tr_groups = tr_groups + [SIM_SOURCE] * len(fakes)
     gray = np.array([is_gray(im) for im in tr_images])
     x_va = standard_inputs(va_images, va_boxes, cfg.input_size, cfg.framing()).astype(np.float32)
 
@@ -311,10 +323,10 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
             keras.metrics.AUC(from_logits=True, name="auc"),
         ],
     )
-    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_sources), cfg)
+    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_groups), cfg)
     reweighting = None
     if cfg.reweight_power is not None:
-        reweighting = _SourceReweighting(batches, tr_images, tr_boxes, y_tr, gray, tr_sources, cfg)
+        reweighting = _SourceReweighting(batches, tr_images, tr_boxes, y_tr, gray, tr_groups, cfg)
     callbacks = [_Progress(cfg, t0)] + ([reweighting] if reweighting else [])
     history = model.fit(
         batches,
@@ -325,7 +337,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         callbacks=callbacks,
     )
 
-    rule = decision_rule(logits_of(model, x_va), y_va, [r.source for r in val_recs])
+    rule = decision_rule(logits_of(model, x_va), y_va, cfg.groups(val_recs))
     card = build_card(
         cfg=dataclasses.asdict(cfg),
         augment=dataclasses.asdict(AugmentConfig()),
