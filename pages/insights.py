@@ -154,7 +154,7 @@ else:
     left, right = st.columns(2)
     with left:
         st.subheader("Per source")
-        show("per_source", charts.accuracy_bars, dig(ev, "per_source", default=[]), "source",
+        show("per_source", charts.accuracy_bars, findings.source_rows(ev), "source",
              caption=f"Green: share of real photos called real; red: share of AI images called AI. {at_threshold}")
     with right:
         st.subheader("Per generator")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.findings import framing_finding
+from ui.findings import framing_finding, population_findings, source_rows
 
 
 def _row(score: float, framing: dict | None, retrain_of: int | None = None) -> dict:
@@ -24,3 +24,22 @@ def test_framing_finding_is_silent_with_one_framing_or_no_scores():
     assert framing_finding([{"held_out_worst_score": None, "framing": {"margin": 2.6, "min_side": 256}},
                             _row(0.7, None)]) == ""
     assert framing_finding([]) == ""
+
+
+def _pop(name: str, n: int, called_ai: float) -> dict:
+    return {"population": name, "label": "real", "n": n, "accuracy": 1 - called_ai, "called_ai": called_ai}
+
+
+def test_population_rows_join_the_source_rows_and_get_a_sentence():
+    ev = {"per_source": [{"source": "celebahq_roeishc", "label": "real", "n": 83, "accuracy": 0.9}],
+          "per_population": [_pop("celebahq_roeishc:ffhq", 47, 0.19), _pop("celebahq_roeishc:celebahq", 36, 0.0)]}
+    assert [r["source"] for r in source_rows(ev)] == ["celebahq_roeishc", "celebahq_roeishc:ffhq",
+                                                       "celebahq_roeishc:celebahq"]
+    (text,) = population_findings(ev)
+    assert text.startswith("`celebahq_roeishc` holds two populations")
+    assert "19% of its 47 `ffhq` photos" in text and "0% of its 36 `celebahq` photos" in text
+
+
+def test_population_findings_are_silent_without_populations():
+    assert population_findings({"per_source": []}) == [] and population_findings(None) == []
+    assert source_rows(None) == []

@@ -122,6 +122,7 @@ def evaluation_findings(ev: dict | None, card: dict | None) -> list[str]:
         out.append(f"False alarms concentrate on `{worst.get('source')}`: "
                    f"{pct(1 - float(worst['accuracy']), 0)} of its real photos are not called Real "
                    f"(mean P(AI) {pct(worst.get('mean_p_ai'), 0)}).")
+    out += population_findings(ev)
     rob = [r for r in dig(ev, "robustness", default=[]) if isinstance(r, dict)
            and _f(r.get("delta_balanced_accuracy")) is not None]
     if rob:
@@ -138,6 +139,29 @@ def evaluation_findings(ev: dict | None, card: dict | None) -> list[str]:
         verdict = ("the threshold and calibration, tuned on validation, carry over" if abs(val_auc - test_auc) < 0.02
                    else "a gap worth watching: the validation split flattered the model")
         out.append(f"Validation ROC-AUC was {val_auc:.3f} and test ROC-AUC is {test_auc:.3f}: {verdict}.")
+    return out
+
+
+def source_rows(ev: dict | None) -> list[dict]:
+    """Per-source rows, then the parts of sources that hold two populations, named ``source:part``."""
+    rows = [r for r in dig(ev, "per_source", default=[]) if isinstance(r, dict)]
+    return rows + [{**r, "source": r["population"]} for r in dig(ev, "per_population", default=[])
+                   if isinstance(r, dict) and r.get("population")]
+
+
+def population_findings(ev: dict | None) -> list[str]:
+    """One sentence per source whose populations the model treats differently (from ``per_population``)."""
+    by_source: dict[str, list[dict]] = {}
+    for r in dig(ev, "per_population", default=[]):
+        if isinstance(r, dict) and ":" in str(r.get("population", "")) and _f(r.get("called_ai")) is not None:
+            by_source.setdefault(r["population"].split(":")[0], []).append(r)
+    out = []
+    for src, rows in sorted(by_source.items()):
+        if len(rows) < 2:
+            continue
+        parts = ", ".join(f"{pct(r['called_ai'], 0)} of its {r.get('n', '?')} `{r['population'].split(':', 1)[1]}` "
+                          "photos" for r in rows)
+        out.append(f"`{src}` holds two populations, and the model tells them apart: it calls AI {parts}.")
     return out
 
 
