@@ -24,10 +24,11 @@ KNOWN_LIMITS = [
     "Polished real photos (studio headshots, retouched or beauty-filtered portraits) are the costly error: the "
     "threshold is set so that at most 2 % of real validation photos (2 % of any source) are called AI, and the "
     "uncertain band absorbs much of the rest.",
-    "CelebA-HQ is the real source most often called AI on the test split, mostly its tightly aligned close-ups "
-    "(eyes level at a fixed height, the framing StyleGAN learned from). Its images were also made from CelebA "
-    "by neural JPEG-artefact removal and adversarially trained 4x super-resolution (Karras et al., 2018), so "
-    "they may carry network up-sampling traces of the kind the detector looks for.",
+    "FFHQ-style Flickr portraits (the photos StyleGAN learned to imitate) are the real photos most often called "
+    "AI: in our data they are files 0-249 of celebahq_roeishc, and the evidence the network finds in them lies "
+    "in the fine texture of the face, as in a StyleGAN face (scripts/probe_evidence.py). Training samples them "
+    "as a population of their own, but 166 training photos are few: expect more false alarms on such photos "
+    "than the test split shows.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 
