@@ -24,6 +24,17 @@ def test_threshold_flags_about_the_chosen_share_of_validation_and_far_points():
     assert fm.is_novel(val[:1] + 10 * basis[:1]).all()  # far along a direction the data varies in
 
 
+def test_a_face_off_the_training_subspace_is_novel_even_at_an_ordinary_whitened_distance():
+    rng = np.random.default_rng(2)
+    basis = np.linalg.qr(rng.normal(size=(64, 9)))[0].T  # orthonormal: 8 directions the data uses, 1 it never does
+    train = rng.normal(size=(4000, 8)) @ basis[:8] + rng.normal(scale=0.05, size=(4000, 64))
+    val = rng.normal(size=(2000, 8)) @ basis[:8] + rng.normal(scale=0.05, size=(2000, 64))
+    fm = fit_feature_model(train, val, k=8, percentile=99.0)
+    odd = val[:1] + 3.0 * basis[8]
+    assert fm.distance(odd)[0] < fm.threshold < fm.distance(val[:1] + 10 * basis[:1])[0]
+    assert fm.residual(odd)[0] > fm.residual_threshold and fm.is_novel(odd).all()
+
+
 def test_save_and_load_round_trip(tmp_path):
     rng = np.random.default_rng(1)
     fm = fit_feature_model(rng.normal(size=(200, 16)), rng.normal(size=(100, 16)), k=4)
@@ -31,7 +42,16 @@ def test_save_and_load_round_trip(tmp_path):
     back = load_feature_model(tmp_path / "s.npz")
     x = rng.normal(size=(5, 16))
     np.testing.assert_allclose(back.distance(x), fm.distance(x))
-    assert back.threshold == fm.threshold
+    assert back.threshold == fm.threshold and back.residual_threshold == fm.residual_threshold
+    np.testing.assert_allclose(back.residual(x), fm.residual(x))
+
+
+def test_a_statistics_file_from_before_the_residual_keeps_only_the_whitened_distance(tmp_path):
+    rng = np.random.default_rng(3)
+    fm = fit_feature_model(rng.normal(size=(200, 16)), rng.normal(size=(100, 16)), k=4)
+    np.savez(tmp_path / "old.npz", mean=fm.mean, components=fm.components, scales=fm.scales,
+             threshold=np.array(fm.threshold))
+    assert load_feature_model(tmp_path / "old.npz").residual_threshold == float("inf")
 
 
 def test_shipped_model_warns_on_a_blank_image_not_on_a_real_portrait(clf, portrait_jpeg):

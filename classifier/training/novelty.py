@@ -1,9 +1,10 @@
 """Fit the feature-space model behind the runtime's "unlike the training data" warning.
 
 ``python -m classifier novelty``: the pooled features of every training face (the network's own,
-from the LiteRT copy, un-augmented), their top principal components, and a threshold at the
-``PERCENTILE``-th percentile of validation distances, so about 1 % of faces like the validation
-split are flagged. Written to ``models/feature_stats.npz`` and recorded, with its checksum, in the card.
+from the LiteRT copy, un-augmented), their top principal components, and two thresholds at high
+percentiles of validation distances (within the subspace and off it), so about 1 % of faces like the
+validation split are flagged. Written to ``models/feature_stats.npz`` and recorded, with its checksum,
+in the card.
 """
 
 from __future__ import annotations
@@ -24,13 +25,19 @@ PERCENTILE = 99.0
 
 def fit_feature_model(train: np.ndarray, val: np.ndarray, k: int = COMPONENTS,
                       percentile: float = PERCENTILE) -> FeatureModel:
-    """Whitened PCA of ``train`` features (N, C); threshold from the distances of ``val``."""
+    """Whitened PCA of ``train`` features (N, C); both thresholds from the distances of ``val``.
+
+    Each of the two distances gets the percentile halfway between ``percentile`` and 100, so that
+    together they flag about ``100 - percentile`` % of validation faces, as one distance did before.
+    """
     train = np.asarray(train, np.float64)
     mean = train.mean(axis=0)
     _, sing, vt = np.linalg.svd(train - mean, full_matrices=False)
     scales = np.maximum(sing[:k] / np.sqrt(max(1, len(train) - 1)), 1e-6)
     draft = FeatureModel(mean, vt[:k], scales, threshold=np.inf)
-    return FeatureModel(mean, vt[:k], scales, float(np.percentile(draft.distance(val), percentile)))
+    each = 100.0 - (100.0 - percentile) / 2
+    return FeatureModel(mean, vt[:k], scales, float(np.percentile(draft.distance(val), each)),
+                        float(np.percentile(draft.residual(val), each)))
 
 
 def features_of(clf: Classifier, images: list[np.ndarray], boxes: list, batch: int = 64) -> np.ndarray:
@@ -59,7 +66,8 @@ def fit_and_save(model_dir: str | Path | None = None, data: str | None = None) -
     fm.save(path)
     card.update(feature_stats_file=STATS_FILE, feature_stats_sha256=sha256_of(path),
                 novelty={"components": COMPONENTS, "percentile": PERCENTILE, "threshold": fm.threshold,
+                         "residual_threshold": fm.residual_threshold,
                          "fitted_on": "train features; threshold on validation"})
     write_json(model_dir / CARD_FILE, card)
-    print(f"wrote {path}: threshold {fm.threshold:.3f}", flush=True)
+    print(f"wrote {path}: threshold {fm.threshold:.3f}, residual threshold {fm.residual_threshold:.3f}", flush=True)
     return fm
