@@ -86,7 +86,7 @@ def test_training_balances_populations_unless_the_recipe_says_sources() -> None:
     recs = [Record(f"real/celebahq_roeishc/{i}.jpg", "real", "celebahq_roeishc", "camera", "", str(i), "train")
             for i in (1, 2, 3, 300)] + [Record("real/lfw/a.jpg", "real", "lfw_gray_baileyfriend", "camera", "", "a",
                                                "train")]
-    groups = TrainConfig().groups(recs)
+    groups = TrainConfig(split_populations=True).groups(recs)
     assert groups[:4] == ["celebahq_roeishc:ffhq"] * 3 + ["celebahq_roeishc:celebahq"]
     assert TrainConfig(split_populations=False).groups(recs)[:4] == ["celebahq_roeishc"] * 4
     w = sampling_weights(np.zeros(5), groups)
