@@ -9,10 +9,10 @@ from .data import Record, summarise
 
 # 2.0: data v2, source-held-out protocol, simulated up-sampling fakes, polish augmentation;
 # 2.2: native-pixel framing (a wider view of small faces instead of an enlarged tight crop);
-# 2.4: sampling and the decision rule balance populations (data.POPULATIONS), not sources.
-CARD_VERSION = "2.4.0"
+# (2.4, population-balanced sampling, was a protocol run that lost: see models/candidates.json.)
+CARD_VERSION = "2.2.0"
 # The same recipe retrained on every source (``--all-sources``): the model that ships, beside its protocol run.
-ALL_SOURCES_VERSION = "2.5.0"
+ALL_SOURCES_VERSION = "2.3.0"
 
 KNOWN_LIMITS = [
     "Trained on 256 px portrait crops; other generators, heavy edits, filters, screenshots and non-portraits "
@@ -26,9 +26,9 @@ KNOWN_LIMITS = [
     "uncertain band absorbs much of the rest.",
     "FFHQ-style Flickr portraits (the photos StyleGAN learned to imitate) are the real photos most often called "
     "AI: in our data they are files 0-249 of celebahq_roeishc, and the evidence the network finds in them lies "
-    "in the fine texture of the face, as in a StyleGAN face (scripts/probe_evidence.py). Training samples them "
-    "as a population of their own, but 166 training photos are few: expect more false alarms on such photos "
-    "than the test split shows.",
+    "in the fine texture of the face, as in a StyleGAN face (scripts/probe_evidence.py). Sampling them as a "
+    "population of their own (TrainConfig.split_populations) lost on the held-out sources; 166 training photos "
+    "are few: expect more false alarms on such photos than the test split shows.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 

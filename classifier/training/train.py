@@ -89,8 +89,8 @@ class TrainConfig:
     native_pixels: bool = True
     # Sample, and fit the decision rule over, populations rather than sources (data.POPULATIONS): the
     # FFHQ half of celebahq_roeishc gets a real-class share of its own, like each generator's set.
-    # False is the 2.2 recipe.
-    split_populations: bool = False  # True (2.4 protocol run, 2026-12-02) lost on held-out: studio 0.893, TPDNE 0.940
+    # Off: its protocol run (2.4) lost on held-out studio headshots (0.893) and TPDNE (AUC 0.940).
+    split_populations: bool = False
 
     def framing(self) -> Framing:
         return Framing(self.crop_margin, self.input_size if self.native_pixels else 0)
