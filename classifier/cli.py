@@ -111,7 +111,8 @@ def train_config(args: argparse.Namespace):
     given = {"arch": args.arch, "epochs": args.epochs, "steps_per_epoch": args.steps, "input_size": args.input_size,
              "seed": args.seed, "freeze_through": args.freeze_through, "ema_momentum": args.ema,
              "reweight_power": args.reweight, "sim_fakes": args.sim_fakes, "sim_steps": args.sim_steps,
-             "held_out": False if args.all_sources else None}
+             "held_out": False if args.all_sources else None,
+             "split_populations": True if args.populations else None}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sim-fakes", type=int, default=None,
                    help="how many auto-encoder reconstructions of real photos join the AI class (0: none)")
     s.add_argument("--sim-steps", type=int, default=None, help="training steps of each auto-encoder")
+    s.add_argument("--populations", action="store_true",
+                   help="balance sampling and the decision rule over populations (data.POPULATIONS), not sources")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("calibrate", help="refit calibration, threshold and uncertain band on validation")

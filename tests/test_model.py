@@ -63,6 +63,11 @@ def test_train_command_line_passes_the_weight_average() -> None:
     assert cfg("--ema", "0.995", "--epochs", "15").ema_momentum == 0.995
 
 
+def test_train_command_line_passes_population_balancing() -> None:
+    assert cfg().split_populations is False
+    assert cfg("--populations").split_populations is True
+
+
 def test_train_command_line_passes_the_source_reweighting() -> None:
     assert cfg().reweight_power is None
     assert cfg("--reweight", "1").reweight_power == 1.0
