@@ -112,7 +112,11 @@ def train_config(args: argparse.Namespace):
              "seed": args.seed, "freeze_through": args.freeze_through, "ema_momentum": args.ema,
              "reweight_power": args.reweight, "sim_fakes": args.sim_fakes, "sim_steps": args.sim_steps,
              "held_out": False if args.all_sources else None,
-             "split_populations": True if args.populations else None}
+             "split_populations": True if args.populations else None,
+             "learning_rate": args.lr, "warmup_steps": args.warmup,
+             "init_from": str(Path(args.init_from).resolve()) if args.init_from else None,
+             "sim_focus": tuple(args.sim_focus) if args.sim_focus else None, "views": args.views,
+             "degrade": args.degrade}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -131,7 +135,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from .predictor import model_dir_default
     from .training.train import recalibrate
 
-    recalibrate(Path(args.model_dir or model_dir_default()), data=args.data)
+    recalibrate(Path(args.model_dir or model_dir_default()), data=args.data, views=args.views)
     return 0
 
 
@@ -249,10 +253,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sim-steps", type=int, default=None, help="training steps of each auto-encoder")
     s.add_argument("--populations", action="store_true",
                    help="balance sampling and the decision rule over populations (data.POPULATIONS), not sources")
+    s.add_argument("--views", type=int, choices=[1, 2], default=None,
+                   help="views averaged per crop: 2 adds the mirror image (default: the recipe's)")
+    s.add_argument("--degrade", type=float, default=None, metavar="SCALE",
+                   help="scale the probabilities of the blur, rescale, noise and JPEG augmentations (default 1)")
+    s.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    s.add_argument("--warmup", type=int, default=None, help="learning-rate warm-up steps")
+    s.add_argument("--init-from", default=None, metavar="DIR",
+                   help="fine-tune the model in DIR instead of starting from ImageNet")
+    s.add_argument("--sim-focus", nargs="+", default=None, metavar="POPULATION",
+                   help="reconstruct every real training photo of these populations with each auto-encoder")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("calibrate", help="refit calibration, threshold and uncertain band on validation")
     s.add_argument("--data", default=None)
+    s.add_argument("--views", type=int, choices=[1, 2], default=None,
+                   help="average each crop with its mirror image (2) or not (1); default: as the card says")
     s.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("evaluate", help="metrics on a split; writes models/evaluation.json")

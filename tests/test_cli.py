@@ -164,6 +164,17 @@ def test_best_candidate_is_decided_by_the_weakest_source_then_balanced_accuracy(
     assert candidates.best_candidate([a, b, c]) is c
 
 
+def test_the_rule_ranks_by_the_margin_over_each_held_out_target():
+    """A model that meets every held-out target beats one that misses a generator's, whatever the raw minimum."""
+    a, b = (candidates.candidate_row(_card(s, 0.9)) for s in (100, 200))
+    a["held_out_groups"] = {"debruine_studio (london + canada)": 0.922, "facechain_style_previews": 0.949}
+    b["held_out_groups"] = {"debruine_studio (london + canada)": 0.918, "facechain_style_previews": 0.954}
+    assert candidates.held_out_margin(a) == pytest.approx(-0.001)
+    assert candidates.held_out_margin(b) == pytest.approx(0.004)
+    assert candidates.best_candidate([a, b]) is b
+    assert candidates.held_out_margin({"held_out_groups": {}}) is None
+
+
 def test_the_shipped_model_is_the_one_the_rule_picks(model_dir):
     """models/ holds the candidate with the best validation results, by the rule its card states."""
     from classifier.card import read_json

@@ -24,9 +24,10 @@ def test_no_evidence_gives_an_all_zero_map_not_nan():
 
 def test_runtime_cam_equals_keras_gradcam_on_the_shipped_model(clf, keras_model, astronaut):
     """For GAP + one dense logit, Grad-CAM is CAM: the LiteRT map matches Keras' Grad-CAM to CAM_TOLERANCE."""
+    from classifier.training.export import views_of
     from classifier.training.gradcam import make_gradcam_heatmap, make_gradcam_model
 
-    gradcam = make_gradcam_model(keras_model)
+    gradcam = make_gradcam_model(keras_model, views=views_of(clf.card))  # Grad-CAM of the verdict the card gives
     face = detect_faces(astronaut)[0]
     rng = np.random.default_rng(1)
     crops = [model_input(astronaut, face, clf.input_size), model_input(astronaut, None, clf.input_size),

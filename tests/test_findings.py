@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.findings import framing_finding, population_findings, source_rows
+from ui.findings import framing_finding, population_findings, source_rows, views_finding
 
 
 def _row(score: float, framing: dict | None, retrain_of: int | None = None) -> dict:
@@ -43,3 +43,13 @@ def test_population_rows_join_the_source_rows_and_get_a_sentence():
 def test_population_findings_are_silent_without_populations():
     assert population_findings({"per_source": []}) == [] and population_findings(None) == []
     assert source_rows(None) == []
+
+
+def test_views_finding_compares_one_network_with_one_and_two_views():
+    one = {**_row(0.949, None), "train_seconds": 4235, "steps": 1920, "views": 1}
+    two = {**_row(0.954, None), "train_seconds": 4235, "steps": 1920, "views": 2}
+    other = {**_row(0.5, None), "train_seconds": 99, "steps": 1920}
+    text = views_finding([other, one, two])
+    assert "mirror image" in text and "from facechain_style_previews 0.949" in text
+    assert "to facechain_style_previews 0.954" in text
+    assert views_finding([other, one]) == "" and views_finding([]) == ""

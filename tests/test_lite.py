@@ -18,13 +18,16 @@ def test_card_names_the_lite_copy_and_its_checksum(clf, model_dir):
 
 
 def test_lite_logits_equal_keras_logits(clf, keras_model, astronaut):
-    """Same weights, same graph: the two runtimes agree far below anything a verdict could notice."""
+    """Same weights, same graph (views included): the two runtimes agree far below anything a verdict could notice."""
     size = clf.input_size
     face = detect_faces(astronaut)[0]
     rng = np.random.default_rng(0)
     crops = np.stack([model_input(astronaut, face, size), model_input(astronaut, None, size),
                       rng.integers(0, 256, (size, size, 3), dtype=np.uint8)]).astype(np.float32)
-    keras_logits = keras_model(crops, training=False).numpy().ravel()
+    from classifier.training.export import views_of
+    from classifier.training.train import logits_of
+
+    keras_logits = logits_of(keras_model, crops, views=views_of(clf.card))  # the card's views, as exported
     lite_logits = np.concatenate([clf.lite(crops), clf.lite(crops[:1])])  # two batch sizes, one interpreter
     np.testing.assert_allclose(lite_logits, np.concatenate([keras_logits, keras_logits[:1]]), atol=1e-4)
     assert np.ptp(keras_logits) > 0.5  # the three crops really differ, so agreement means something
@@ -64,3 +67,23 @@ def test_predict_frames_faces_as_the_card_says(clf, astronaut):
         assert got.crop == crop_box(face, astronaut.shape, framing).as_list()
         expected = other.probabilities(model_input(astronaut, face, clf.input_size, framing))[0]
         assert got.p_ai == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_mirror_views_average_the_crop_and_its_mirror_image(keras_model, astronaut):
+    """A two-view export scores a crop as the mean logit of it and its mirror image, maps flipped back."""
+    from classifier.lite import LiteNetwork
+    from classifier.training.export import to_tflite
+    from classifier.training.gradcam import make_gradcam_model
+
+    size = keras_model.inputs[0].shape[1]
+    face = detect_faces(astronaut)[0]
+    crop = model_input(astronaut, face, size).astype(np.float32)
+    two = LiteNetwork(to_tflite(keras_model, views=2))
+    logits, cams = two.run(np.stack([crop, crop[:, ::-1]]))
+    single = keras_model(np.stack([crop, crop[:, ::-1]]), training=False).numpy().ravel()
+    assert logits[0] == pytest.approx(single.mean(), abs=1e-4)
+    assert logits[1] == pytest.approx(logits[0], abs=1e-4)  # a mirrored crop gets the same verdict
+    np.testing.assert_allclose(cams[1], cams[0][:, ::-1], atol=1e-3)  # and the mirrored map
+    reference = make_gradcam_model(keras_model, views=2)(crop[None]).numpy()[0]
+    got = np.maximum(cams[0], 0)
+    np.testing.assert_allclose(got / got.max(), reference / reference.max(), atol=1e-3)

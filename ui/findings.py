@@ -214,8 +214,26 @@ def generalisation_findings(ev: dict | None) -> list[str]:
         out.append(f"Unseen generator `{g.get('group')}`: ROC-AUC {num(g.get('roc_auc_vs_real_test'))} against the "
                    f"real test photos, {pct(g.get('called_ai'), 0)} called AI (in-distribution test ROC-AUC "
                    f"{num(dig(o, 'roc_auc'))}).")
-    framing = framing_finding(dig(ev, "candidates", default=[]) or [])
-    return out + ([framing] if framing else [])
+    candidates = dig(ev, "candidates", default=[]) or []
+    return out + [line for line in (framing_finding(candidates), views_finding(candidates)) if line]
+
+
+def views_finding(candidates: list[dict]) -> str:
+    """What scoring each face with its mirror image did: a network measured with one view and with two."""
+    runs: dict[tuple, dict[int, dict]] = {}
+    for c in candidates:
+        if isinstance(c, dict) and c.get("retrain_of") is None and _f(c.get("held_out_worst_score")) is not None:
+            runs.setdefault((c.get("train_seconds"), c.get("steps")), {})[int(c.get("views") or 1)] = c
+    pairs = [v for v in runs.values() if 1 in v and 2 in v]
+    if not pairs:
+        return ""
+
+    def groups(c: dict) -> str:
+        return ", ".join(f"{k.split(' ')[0]} {num(v)}" for k, v in (c.get("held_out_groups") or {}).items())
+
+    one, two = pairs[-1][1], pairs[-1][2]
+    return ("Averaging each face with its mirror image (the same network, a second view) moved the held-out scores "
+            f"from {groups(one)} to {groups(two)}.")
 
 
 def framing_finding(candidates: list[dict]) -> str:

@@ -8,6 +8,7 @@ destroys one of those cues, so the network has to find another.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -41,6 +42,12 @@ class AugmentConfig:
     # (skin smoothing, portrait-mode background blur, colour grading, strong sharpening,
     # upscaling), so that a retouched real photo is not evidence of generation.
     p_polish: float = 0.5
+
+    def degraded(self, scale: float) -> AugmentConfig:
+        """The same augmentation with the detail-destroying steps (down/up-scaling, blur, noise, JPEG) ``scale``
+        times as likely: below 1 the network sees more of the fine pixel traces generators leave."""
+        return dataclasses.replace(self, p_rescale=self.p_rescale * scale, p_blur=self.p_blur * scale,
+                                   p_noise=self.p_noise * scale, p_jpeg=self.p_jpeg * scale)
 
 
 def jittered_crop(

@@ -46,6 +46,7 @@ def build_card(
     train_seconds: float,
     trained_on: list[str] | None = None,
     framing: Framing | None = None,
+    views: int = 1,
 ) -> dict:
     return {
         "name": "AI vs Reality portrait detector",
@@ -58,6 +59,8 @@ def build_card(
             "preprocessing": "classifier.faces.model_input: a square of `framing.margin` face widths, at least "
             "`framing.min_side` px where the image allows (centre square if no face), area-resized to input size",
             "framing": (framing or LEGACY_FRAMING).as_dict(),
+            # 2: each crop and its mirror image, logits, maps and features averaged inside the LiteRT graph
+            "views": views,
         },
         "calibration": calibration,
         "threshold": threshold,

@@ -82,10 +82,15 @@ def reconstruct(model, images: list[np.ndarray], batch: int = 16) -> list[np.nda
 
 
 def simulated_fakes(
-    images: list[np.ndarray], y: np.ndarray, sources: list[str], n: int, steps: int, seed: int
+    images: list[np.ndarray], y: np.ndarray, sources: list[str], n: int, steps: int, seed: int,
+    focus: list[int] | None = None,
 ) -> tuple[list[np.ndarray], list[int], dict]:
     """``n`` reconstructions of real training images (equal share per real source, one decoder each).
 
+    ``focus``: indices of real images that are reconstructed by *every* decoder on top of the ``n``;
+    they come last in the output, ``len(focus) * len(DECODERS)`` of them. They target the real photos
+    whose look the network confuses with a generator's (FFHQ portraits vs StyleGAN): the same photo
+    with and without up-sampling traces, so the look itself stops being evidence.
     Returns the new images, the indices of the real images they were made from, and a log.
     """
     t0 = time.time()
@@ -102,11 +107,16 @@ def simulated_fakes(
     log: dict = {"n": int(len(picked)), "decoders": {}, "steps_each": steps}
     fakes: list[np.ndarray] = [None] * len(picked)  # type: ignore[list-item]
     parts = np.array_split(np.arange(len(picked)), len(DECODERS))
+    focus_fakes: list[np.ndarray] = []
     for k, (decoder, part) in enumerate(zip(DECODERS, parts, strict=True)):
         model, loss = train_autoencoder(fit_on, decoder, steps, seed + k)
         for j, img in zip(part, reconstruct(model, [images[picked[j]] for j in part]), strict=True):
             fakes[j] = img
-        log["decoders"][decoder] = {"final_l1": round(loss, 2), "images": int(len(part))}
+        if focus:
+            focus_fakes += reconstruct(model, [images[i] for i in focus])
+        log["decoders"][decoder] = {"final_l1": round(loss, 2), "images": int(len(part)) + len(focus or [])}
         print(f"auto-encoder {decoder}: L1 {loss:.2f} after {steps} steps ({time.time() - t0:.0f}s)", flush=True)
     log["seconds"] = round(time.time() - t0)
-    return fakes, [int(i) for i in picked], log
+    if focus:
+        log["focus"] = int(len(focus_fakes))
+    return fakes + focus_fakes, [int(i) for i in picked] + [int(i) for i in focus or []] * len(DECODERS), log
