@@ -172,6 +172,9 @@ def test_the_rule_ranks_by_the_margin_over_each_held_out_target():
     assert candidates.held_out_margin(a) == pytest.approx(-0.001)
     assert candidates.held_out_margin(b) == pytest.approx(0.004)
     assert candidates.best_candidate([a, b]) is b
+    b["held_out_real_called_ai"] = {"debruine_studio (london + canada)": 0.082}  # the costly error counts too
+    assert candidates.held_out_margin(b) == pytest.approx(-0.032)
+    assert candidates.best_candidate([a, b]) is a
     assert candidates.held_out_margin({"held_out_groups": {}}) is None
 
 

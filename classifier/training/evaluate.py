@@ -218,8 +218,22 @@ def protocol_held_out(model_dir: Path, data: str | None, all_records: list[Recor
 
 
 def same_recipe(a: dict, b: dict) -> bool:
-    """Two training configs differ only in whether the held-out sources were trained on."""
-    return {k: v for k, v in a.items() if k != "held_out"} == {k: v for k, v in b.items() if k != "held_out"}
+    """Two training configs differ only in whether the held-out sources were trained on.
+
+    A key one card lacks (written before the option existed) counts as the option's default.
+    """
+    import dataclasses
+
+    from .train import TrainConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+    def norm(cfg: dict) -> dict:
+        full = {**defaults, **cfg}
+        full["sim_focus"] = list(full.get("sim_focus") or [])  # a tuple in the config, a list in JSON
+        return {k: v for k, v in full.items() if k != "held_out"}
+
+    return norm(a) == norm(b)
 
 
 def held_out_score(row: dict) -> float:

@@ -10,9 +10,10 @@ from .data import Record, summarise
 # 2.0: data v2, source-held-out protocol, simulated up-sampling fakes, polish augmentation;
 # 2.2: native-pixel framing (a wider view of small faces instead of an enlarged tight crop);
 # (2.4, population-balanced sampling, was a protocol run that lost: see models/candidates.json.)
-CARD_VERSION = "2.2.0"
+# 2.6: mirror views (each face scored with its mirror image, averaged inside the exported graph).
+CARD_VERSION = "2.6.0"
 # The same recipe retrained on every source (``--all-sources``): the model that ships, beside its protocol run.
-ALL_SOURCES_VERSION = "2.3.0"
+ALL_SOURCES_VERSION = "2.7.0"  # 2.3.0 was the 2.2 recipe's; 2.7.0 the 2.6 recipe's (mirror views)
 
 KNOWN_LIMITS = [
     "Trained on 256 px portrait crops; other generators, heavy edits, filters, screenshots and non-portraits "
@@ -27,8 +28,10 @@ KNOWN_LIMITS = [
     "FFHQ-style Flickr portraits (the photos StyleGAN learned to imitate) are the real photos most often called "
     "AI: in our data they are files 0-249 of celebahq_roeishc, and the evidence the network finds in them lies "
     "in the fine texture of the face, as in a StyleGAN face (scripts/probe_evidence.py). Sampling them as a "
-    "population of their own (TrainConfig.split_populations) lost on the held-out sources; 166 training photos "
-    "are few: expect more false alarms on such photos than the test split shows.",
+    "population of their own (TrainConfig.split_populations) lost on the held-out sources, and so did three "
+    "fine-tunes (extra auto-encoder fakes made from them, every layer trainable, lighter degradations): each left "
+    "19-26 % of the FFHQ test photos called AI. 166 training photos are few: expect more false alarms on such "
+    "photos than the test split shows.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 

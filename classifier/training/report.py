@@ -63,9 +63,9 @@ def _candidates(ev: dict) -> list[str]:
     if not ev.get("candidates"):
         return []
     lines = [
-        "Candidates (every try, failures included; the rule: highest worst held-out margin over the targets, 0.90 "
-        "of real photos called real and AUC 0.95 per generator, then worst validation source, then balanced "
-        "accuracy; a test checks `models/` holds the winner):",
+        "Candidates (every try, failures included; the rule: highest worst held-out margin over the targets, real "
+        "photos called real >= 0.90 and called AI <= 0.05, AUC >= 0.95 per generator; then worst validation "
+        "source, then balanced accuracy; a test checks `models/` holds the winner):",
         "",
         "| network | input | crop | steps | simulated fakes | held out | val ROC-AUC | val worst source "
         "| worst held-out score | worst margin over target | train time | note |",
@@ -111,6 +111,18 @@ def _speed(bench: dict) -> list[str]:
     ]
 
 
+def _provenance(card: dict) -> str:
+    """How the card's network came to be and how it scores a face, beyond the base training run."""
+    parent = card["training"].get("fine_tuned_from")
+    out = ""
+    if parent:
+        out += (f", then fine-tuned from {parent.get('version')} (trained {parent.get('seconds', 0) / 60:.0f} min "
+                "without the same sources)")
+    if int(card.get("input", {}).get("views", 1)) == 2:
+        out += "; each face is scored with its mirror image as well, the two logits averaged"
+    return out
+
+
 def _load(model_dir: Path, name: str) -> dict | None:
     path = model_dir / name
     return json.loads(path.read_text()) if path.exists() else None
@@ -127,7 +139,8 @@ def results_markdown(model_dir: str | Path) -> str:
                else "trained on every source")
     lines = [
         f"Model **{card['name']} {card['version']}** ({card['architecture']}, {card['input']['size']} px input, "
-        f"{trained}, in {card['training']['seconds'] / 60:.0f} min on CPU). "
+        f"{trained}, in {card['training']['seconds'] / 60:.0f} min on CPU"
+        f"{_provenance(card)}). "
         f"Verdict rule: *AI-generated* when calibrated P(AI) >= {card['uncertain_band'][1]:.2f}, "
         f"*Real* below {card['uncertain_band'][0]:.2f}, *Uncertain* in between; decision threshold "
         f"{card['threshold']:.2f}.",

@@ -295,11 +295,13 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None, views: in
 
     from ..card import CARD_FILE, MODEL_FILE, read_json
     from .export import save_model_and_card, views_of
-    from .modelcard import KNOWN_LIMITS
+    from .modelcard import CARD_VERSION, KNOWN_LIMITS
 
     card = read_json(model_dir / CARD_FILE)
-    if views is not None:
+    if views is not None and views != views_of(card):  # the same network, another verdict: a new version
         card["input"]["views"] = views
+        card["training"]["config"]["views"] = views  # the recipe as it now scores (an all-sources retrain matches it)
+        card["version"] = CARD_VERSION
     model = keras.saving.load_model(model_dir / MODEL_FILE, compile=False, safe_mode=True)
     val_recs = protocol_split(read_manifest(data), bool(card["training"]["config"].get("held_out")))["val"]
     images = load_images(val_recs, data)
