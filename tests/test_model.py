@@ -71,3 +71,51 @@ def test_train_command_line_passes_population_balancing() -> None:
 def test_train_command_line_passes_the_source_reweighting() -> None:
     assert cfg().reweight_power is None
     assert cfg("--reweight", "1").reweight_power == 1.0
+
+
+def test_train_command_line_passes_the_fine_tune_options(tmp_path) -> None:
+    c = cfg("--init-from", str(tmp_path), "--lr", "1e-4", "--warmup", "40", "--views", "2", "--degrade", "0.5",
+            "--sim-focus", "celebahq_roeishc:ffhq")
+    assert (c.init_from, c.learning_rate, c.warmup_steps) == (str(tmp_path.resolve()), 1e-4, 40)
+    assert (c.views, c.degrade, c.sim_focus) == (2, 0.5, ("celebahq_roeishc:ffhq",))
+    assert (cfg().init_from, cfg().views, cfg().degrade, cfg().sim_focus) == (None, 1, 1.0, ())
+
+
+def test_degradation_scale_changes_only_the_detail_destroying_steps() -> None:
+    from classifier.training.augment import AugmentConfig
+
+    base, half = AugmentConfig(), AugmentConfig().degraded(0.5)
+    assert (half.p_blur, half.p_rescale, half.p_noise, half.p_jpeg) == pytest.approx(
+        (base.p_blur / 2, base.p_rescale / 2, base.p_noise / 2, base.p_jpeg / 2))
+    assert (half.p_polish, half.p_rotate, half.jpeg_quality) == (base.p_polish, base.p_rotate, base.jpeg_quality)
+    assert base.degraded(1.0) == base
+
+
+def test_recipes_written_before_an_option_existed_compare_as_its_default() -> None:
+    from classifier.training.evaluate import same_recipe
+
+    old = {"epochs": 12, "held_out": True}
+    assert same_recipe(old, {"epochs": 12, "held_out": False, "views": 1, "degrade": 1.0, "sim_focus": []})
+    assert not same_recipe(old, {"epochs": 12, "held_out": False, "views": 2})
+    assert not same_recipe(old, {"epochs": 12, "init_from": "/somewhere"})
+
+
+def test_focused_fakes_form_a_sampling_group_of_their_own() -> None:
+    from classifier.training.simulate import SIM_SOURCE
+    from classifier.training.train import SIM_FOCUS_SOURCE, sim_fake_groups
+
+    assert sim_fake_groups(5, 2) == [SIM_SOURCE] * 3 + [SIM_FOCUS_SOURCE] * 2
+    assert sim_fake_groups(3, 0) == [SIM_SOURCE] * 3
+
+
+def test_focused_fakes_reconstruct_each_focus_photo_with_every_decoder() -> None:
+    from classifier.training.simulate import DECODERS, simulated_fakes
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (128, 128, 3), dtype=np.uint8) for _ in range(6)]
+    y = np.array([0, 0, 0, 0, 1, 1])
+    fakes, origin, log = simulated_fakes(images, y, ["a", "a", "b", "b", "x", "x"], n=2, steps=1, seed=0,
+                                         focus=[1, 3])
+    assert len(fakes) == len(origin) == 2 + 2 * len(DECODERS)
+    assert origin[2:] == [1, 3] * len(DECODERS) and log["focus"] == 2 * len(DECODERS)
+    assert all(y[i] == 0 for i in origin) and all(f.shape == (128, 128, 3) for f in fakes)
