@@ -84,7 +84,7 @@ def held_out_label(group: str) -> str:
 
 def held_out_group(source: str) -> str:
     """The held-out family a source belongs to (reported as one row), or the source itself."""
-    if source in ("london_debruine", "canada_debruine"):
+    if source in REAL_HELD_OUT_SOURCES:
         return "debruine_studio (london + canada)"
     if "tpdne" in source:
         return "stylegan2_tpdne (thispersondoesnotexist)"
