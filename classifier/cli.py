@@ -116,7 +116,7 @@ def train_config(args: argparse.Namespace):
              "learning_rate": args.lr, "warmup_steps": args.warmup,
              "init_from": str(Path(args.init_from).resolve()) if args.init_from else None,
              "sim_focus": tuple(args.sim_focus) if args.sim_focus else None, "views": args.views,
-             "degrade": args.degrade}
+             "degrade": args.degrade, "head_refit_c": args.head_refit}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -136,6 +136,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from .training.train import recalibrate
 
     recalibrate(Path(args.model_dir or model_dir_default()), data=args.data, views=args.views)
+    return 0
+
+
+def cmd_refit_head(args: argparse.Namespace) -> int:
+    from .predictor import model_dir_default
+    from .training.refit import refit_head
+
+    model_dir = Path(args.model_dir or model_dir_default())
+    refit_head(model_dir, Path(args.out) if args.out else model_dir, args.c, data=args.data)
     return 0
 
 
@@ -263,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fine-tune the model in DIR instead of starting from ImageNet")
     s.add_argument("--sim-focus", nargs="+", default=None, metavar="POPULATION",
                    help="reconstruct every real training photo of these populations with each auto-encoder")
+    s.add_argument("--head-refit", type=float, default=None, metavar="C",
+                   help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("calibrate", help="refit calibration, threshold and uncertain band on validation")
@@ -270,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--views", type=int, choices=[1, 2], default=None,
                    help="average each crop with its mirror image (2) or not (1); default: as the card says")
     s.set_defaults(func=cmd_calibrate)
+
+    s = sub.add_parser("refit-head", help="refit the head on validation features (sources balanced) and the "
+                       "decision rule on cross-fitted logits (deep feature reweighting)")
+    s.add_argument("--c", type=float, default=0.3, help="inverse L2 strength of the logistic head (default 0.3)")
+    s.add_argument("--out", default=None, help="output folder (default: the model folder, in place)")
+    s.add_argument("--data", default=None)
+    s.set_defaults(func=cmd_refit_head)
 
     s = sub.add_parser("evaluate", help="metrics on a split; writes models/evaluation.json")
     s.add_argument("--data", default=None)

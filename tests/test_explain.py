@@ -32,13 +32,17 @@ def test_runtime_cam_equals_keras_gradcam_on_the_shipped_model(clf, keras_model,
     rng = np.random.default_rng(1)
     crops = [model_input(astronaut, face, clf.input_size), model_input(astronaut, None, clf.input_size),
              rng.integers(0, 256, (clf.input_size, clf.input_size, 3), dtype=np.uint8)]
+    spread = []
     for crop in crops:
         expected = make_gradcam_heatmap(gradcam, crop.astype(np.float32))
         _, cams = clf.probabilities_and_maps(crop)
         got = cam_heatmap(cams[0])
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, atol=CAM_TOLERANCE)
-    assert expected.std() > 0.05  # the map has structure, so agreement means something
+        spread.append(float(expected.std()))
+    # A confidently real crop may have no AI evidence anywhere (an all-zero map); at least one map must
+    # have structure, so that the agreement means something.
+    assert max(spread) > 0.05, spread
 
 
 def test_keras_gradcam_points_at_the_region_that_drives_the_logit():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.findings import framing_finding, population_findings, source_rows, views_finding
+from ui.findings import framing_finding, head_refit_finding, population_findings, source_rows, views_finding
 
 
 def _row(score: float, framing: dict | None, retrain_of: int | None = None) -> dict:
@@ -53,3 +53,22 @@ def test_views_finding_compares_one_network_with_one_and_two_views():
     assert "mirror image" in text and "from facechain_style_previews 0.949" in text
     assert "to facechain_style_previews 0.954" in text
     assert views_finding([other, one]) == "" and views_finding([]) == ""
+
+
+def test_head_refit_finding_compares_the_best_refit_with_its_parent_network():
+    def run(score: float, c: float | None, called_ai: float) -> dict:
+        return {**_row(score, None), "train_seconds": 4235, "steps": 1920, "views": 2, "head_refit_c": c,
+                "held_out_real_called_ai": {"debruine_studio (london + canada)": called_ai}}
+
+    parent, weak, best = run(0.954, None, 0.049), run(0.96, 1.0, 0.03), run(0.986, 0.3, 0.004)
+    text = head_refit_finding([parent, weak, best, {**run(0.99, None, 0.0), "train_seconds": 1}])
+    assert "C 0.3" in text and "from facechain_style_previews 0.954" in text
+    assert "to facechain_style_previews 0.986" in text and "from 4.9% to 0.4%" in text
+    assert head_refit_finding([parent]) == "" and head_refit_finding([best]) == ""
+
+
+def test_views_finding_ignores_head_refits_of_the_same_network():
+    one = {**_row(0.949, None), "train_seconds": 4235, "steps": 1920, "views": 1}
+    two = {**_row(0.954, None), "train_seconds": 4235, "steps": 1920, "views": 2}
+    refit = {**two, "held_out_groups": {"facechain_style_previews": 0.986}, "head_refit_c": 0.3}
+    assert "to facechain_style_previews 0.954" in views_finding([one, two, refit])

@@ -81,6 +81,14 @@ def test_train_command_line_passes_the_fine_tune_options(tmp_path) -> None:
     assert (cfg().init_from, cfg().views, cfg().degrade, cfg().sim_focus) == (None, 1, 1.0, ())
 
 
+def test_train_command_line_passes_the_head_refit_and_recipes_compare_on_it() -> None:
+    from classifier.training.evaluate import same_recipe
+
+    assert cfg().head_refit_c is None and cfg("--head-refit", "0.3").head_refit_c == 0.3
+    assert not same_recipe({"epochs": 12}, {"epochs": 12, "head_refit_c": 0.3})
+    assert same_recipe({"epochs": 12, "head_refit_c": 0.3}, {"epochs": 12, "head_refit_c": 0.3, "held_out": False})
+
+
 def test_degradation_scale_changes_only_the_detail_destroying_steps() -> None:
     from classifier.training.augment import AugmentConfig
 

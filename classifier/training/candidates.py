@@ -51,6 +51,7 @@ def candidate_row(card: dict) -> dict:
             "views": int(card.get("input", {}).get("views", 1)),
             "sim_focus": list(cfg.get("sim_focus") or []),
             "fine_tuned_from": (card["training"].get("fine_tuned_from") or {}).get("version"),
+            "head_refit_c": cfg.get("head_refit_c"),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
@@ -65,7 +66,7 @@ def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
     """
     def run(row: dict) -> tuple:
         return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
-                row["input_size"], row["train_seconds"], row.get("views", 1))
+                row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"))
 
     fresh = {run(r) for r in new}
     return [r for r in old if run(r) not in fresh] + new

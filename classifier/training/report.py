@@ -76,7 +76,8 @@ def _candidates(ev: dict) -> list[str]:
         lines.append(
             f"| {c['arch']} | {c['input_size']} px | {Framing.from_dict(c.get('framing')).label()}"
             f"{' + mirror view' if c.get('views', 1) == 2 else ''} | {c['steps']}"
-            f"{' (fine-tuned from ' + c['fine_tuned_from'] + ')' if c.get('fine_tuned_from') else ''} | "
+            f"{' (fine-tuned from ' + c['fine_tuned_from'] + ')' if c.get('fine_tuned_from') else ''}"
+            f"{' + head refit, C ' + str(c['head_refit_c']) if c.get('head_refit_c') is not None else ''} | "
             f"{c.get('simulated_fakes') or 0} | "
             f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "
             f"{_num(c.get('held_out_worst_score'))} | {_signed(held_out_margin(c))} | "
@@ -120,6 +121,10 @@ def _provenance(card: dict) -> str:
                 "without the same sources)")
     if int(card.get("input", {}).get("views", 1)) == 2:
         out += "; each face is scored with its mirror image as well, the two logits averaged"
+    refit = card["training"].get("head_refit")
+    if refit:
+        out += (f"; its last layer was then refitted on the validation split with every source weighted equally "
+                f"(deep feature reweighting, C {refit['c']}), and the decision rule on cross-fitted logits")
     return out
 
 

@@ -107,6 +107,9 @@ class TrainConfig:
     views: int = 1
     # How likely the detail-destroying augmentations are, relative to AugmentConfig's (1 = as they are).
     degrade: float = 1.0
+    # After training, refit the head on validation features with sources balanced, at this inverse L2
+    # strength (``refit``: deep feature reweighting); None keeps the head training left.
+    head_refit_c: float | None = None
 
     def augmentation(self) -> AugmentConfig:
         return AugmentConfig().degraded(self.degrade)
@@ -419,4 +422,8 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         }
     save_model_and_card(model, card, out_dir)
     print(f"saved to {out_dir} after {time.time() - t0:.0f}s", flush=True)
+    if cfg.head_refit_c is not None:
+        from .refit import refit_head
+
+        card = refit_head(out_dir, out_dir, cfg.head_refit_c, data)
     return card

@@ -1,0 +1,164 @@
+"""Last-layer retraining on validation features: the network's head refitted, its features kept.
+
+Why: a network trained on sources that differ in more than real-vs-AI (sharpness, colour, crop, who is
+in the picture) learns good features but leans its last layer on the shortcuts it met in training.
+Refitting only that layer, on images the network never trained on and with every source given equal
+weight, removes much of that lean ("deep feature reweighting": Kirichenko, Izmailov & Wilson,
+*Last Layer Re-Training is Sufficient for Robustness to Spurious Correlations*, ICLR 2023).
+
+Here the held-out sources stay unseen: the head is fitted on the validation split of the trained-on
+sources, with each class's weight shared equally between its sources (``data.sampling_weights``).
+Each image is seen as its standard crop and as ``AUGMENTED_VIEWS`` training-augmented crops (blur,
+rescaling, JPEG, gray, polish, as in training): a head fitted on clean crops alone called a half-scale
+real photo with a small face AI that the trained head called real, because it never saw such inputs.
+Because that split also fits the decision rule, the rule is fitted on *cross-fitted* logits: each
+validation image is scored by a head that did not see its fold (folds by ``Record.group``, so an LFW
+person or an SD prompt stays in one fold). The head is a plain logistic regression on standardised
+pooled features, folded back into the network's ``logit`` Dense layer, so the exported LiteRT graph,
+its class-activation map and everything downstream are unchanged in shape.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..card import CARD_FILE, read_json
+from ..faces import Framing
+from .data import face_boxes, load_images, protocol_split, read_manifest, sampling_weights, standard_inputs
+
+FOLDS = 5
+AUGMENTED_VIEWS = 2  # training-augmented crops per validation image, beside its standard crop
+METHOD = "deep feature reweighting: logistic head refitted on validation features, sources balanced"
+
+
+def fold_of(groups: list[str], folds: int = FOLDS) -> np.ndarray:
+    """A stable fold per image from a hash of its group, so near-duplicates share a fold."""
+    return np.array([int.from_bytes(hashlib.sha256(g.encode()).digest()[:4], "big") % folds for g in groups])
+
+
+def fit_head(features: np.ndarray, y: np.ndarray, groups: list[str], c: float) -> tuple[np.ndarray, float]:
+    """Logistic regression (inverse L2 strength ``c``) on standardised features, each class's weight shared
+    equally between its groups; returned as (weights, bias) on the raw features, ready for a Dense layer."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = np.asarray(features, np.float64)
+    mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
+    weights = sampling_weights(y, groups) * len(y)
+    head = LogisticRegression(C=c, max_iter=5000).fit((features - mean) / scale, y, sample_weight=weights)
+    w = head.coef_[0] / scale
+    return w, float(head.intercept_[0] - np.dot(w, mean))
+
+
+def cross_fitted_logits(features: np.ndarray, y: np.ndarray, groups: list[str], folds: np.ndarray,
+                        c: float, scored: np.ndarray | None = None) -> np.ndarray:
+    """Each image's logit from a head fitted without its fold: honest inputs for calibration.
+
+    ``scored`` (boolean, default all) marks the rows to score; every row of the other folds is fitted on
+    (the augmented copies of an image share its fold). Returns the logits of the ``scored`` rows, in order.
+    """
+    scored = np.ones(len(y), bool) if scored is None else np.asarray(scored, bool)
+    out = np.zeros(len(y))
+    for k in np.unique(folds):
+        fit = folds != k
+        w, b = fit_head(features[fit], y[fit], [g for g, f in zip(groups, fit, strict=True) if f], c)
+        out[~fit] = features[~fit] @ w + b
+    return out[scored]
+
+
+def augmented_inputs(images: list[np.ndarray], boxes: list, y: np.ndarray, cfg, seed: int) -> np.ndarray:
+    """One training-augmented crop per image (the recipe's augmentation and framing), reproducible by ``seed``."""
+    from .augment import augment, is_gray
+    from .train import _p_gray
+
+    rng = np.random.default_rng(seed)
+    return np.stack([augment(im, box, cfg.input_size, rng, _p_gray(cfg, int(label), is_gray(im)),
+                             cfg.augmentation(), cfg.framing())
+                     for im, box, label in zip(images, boxes, y, strict=True)])
+
+
+def pooled_features(model, x: np.ndarray, views: int, batch: int = 64) -> np.ndarray:
+    """The pooled features the head sees, averaged over the views as the exported graph does."""
+    import keras
+
+    trunk = keras.Model(model.inputs, model.get_layer("pool").output)
+
+    def run(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([trunk(v[i : i + batch], training=False).numpy() for i in range(0, len(v), batch)])
+
+    if views == 1:
+        return run(x)
+    return (run(x) + run(np.ascontiguousarray(x[:, :, ::-1]))) / 2.0
+
+
+def recipe_of(config: dict):
+    """The TrainConfig a card's ``training.config`` records (options it predates at their defaults)."""
+    import dataclasses
+
+    from .train import TrainConfig
+
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    given = {k: v for k, v in config.items() if k in known}
+    if "sim_focus" in given:
+        given["sim_focus"] = tuple(given["sim_focus"] or ())
+    return TrainConfig(**given)
+
+
+def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None) -> dict:
+    """Refit the head of the model in ``model_dir`` on validation, refit its decision rule, write ``out_dir``."""
+    from .export import load_keras_model, save_model_and_card, views_of
+    from .modelcard import ALL_SOURCES_VERSION, CARD_VERSION, KNOWN_LIMITS
+    from .train import decision_rule
+
+    t0 = time.time()
+    parent = read_json(model_dir / CARD_FILE)
+    card = copy.deepcopy(parent)
+    model = load_keras_model(model_dir, parent)
+    config = card["training"]["config"]
+    val = protocol_split(read_manifest(data), bool(config.get("held_out")))["val"]
+    images = load_images(val, data)
+    boxes = face_boxes(val, images)
+    y0 = np.array([r.y for r in val])
+    recipe = recipe_of(config)
+    crops = [standard_inputs(images, boxes, card["input"]["size"], Framing.from_card(card))]
+    crops += [augmented_inputs(images, boxes, y0, recipe, seed=recipe.seed + k) for k in range(AUGMENTED_VIEWS)]
+    n_views = len(crops)
+    features = np.concatenate([pooled_features(model, x.astype(np.float32), views_of(card)) for x in crops])
+    y = np.tile(y0, n_views)
+    groups = recipe.groups(val) * n_views
+    folds = np.tile(fold_of([f"{r.source}|{r.group}" for r in val]), n_views)
+    standard = np.arange(len(y)) < len(val)
+    oof = cross_fitted_logits(features, y, groups, folds, c, scored=standard)
+    w, b = fit_head(features, y, groups, c)
+    model.get_layer("logit").set_weights([w.reshape(-1, 1).astype(np.float32), np.array([b], np.float32)])
+    y, groups = y0, recipe.groups(val)
+    rule = decision_rule(oof, y, groups)
+    rule["calibration"]["fitted_on"] = f"val, cross-fitted head logits ({FOLDS} folds)"
+    for stale in ("test", "held_out", "selection"):  # the parent's results, not this model's
+        card.pop(stale, None)
+    config["head_refit_c"] = c
+    card["training"]["head_refit"] = {
+        "method": METHOD, "c": c, "folds": FOLDS, "fitted_on": "val", "n": int(len(y)),
+        "augmented_views": AUGMENTED_VIEWS,
+        "seconds": round(time.time() - t0, 1), "parent": {"version": parent["version"], "sha256": parent["sha256"]},
+    }
+    version = CARD_VERSION if config.get("held_out", True) else ALL_SOURCES_VERSION
+    card["training"]["note"] = (
+        f"{version}: the {parent['version']} network with its head refitted on validation features, every source "
+        f"weighted equally (python -m classifier refit-head --c {c}), and the decision rule fitted on cross-fitted "
+        "logits" + ("; held-out sources never trained on" if config.get("held_out") else ""))
+    card.update(version=version, calibration=rule["calibration"], threshold=rule["threshold"],
+                uncertain_band=list(rule["band"]), validation=rule["validation"], known_limits=list(KNOWN_LIMITS))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stats = card.get("feature_stats_file")
+    if stats and (model_dir / stats).exists() and model_dir.resolve() != out_dir.resolve():
+        shutil.copy2(model_dir / stats, out_dir / stats)  # the features are unchanged, and so is their model
+    save_model_and_card(model, card, out_dir)
+    print(f"refitted head (C={c}) in {time.time() - t0:.0f}s: threshold {rule['threshold']:.3f}, "
+          f"band {rule['band']}, wrote {out_dir}", flush=True)
+    return card
