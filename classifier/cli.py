@@ -144,7 +144,8 @@ def cmd_refit_head(args: argparse.Namespace) -> int:
     from .training.refit import refit_head
 
     model_dir = Path(args.model_dir or model_dir_default())
-    refit_head(model_dir, Path(args.out) if args.out else model_dir, args.c, data=args.data)
+    refit_head(model_dir, Path(args.out) if args.out else model_dir, args.c, data=args.data,
+               augmented_views=args.augmented_views, augmented_weight=args.augmented_weight)
     return 0
 
 
@@ -286,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "decision rule on cross-fitted logits (deep feature reweighting)")
     s.add_argument("--c", type=float, default=0.3, help="inverse L2 strength of the logistic head (default 0.3)")
     s.add_argument("--out", default=None, help="output folder (default: the model folder, in place)")
+    s.add_argument("--augmented-views", type=int, default=0, metavar="N",
+                   help="also fit on N training-augmented crops of each validation image (default 0)")
+    s.add_argument("--augmented-weight", type=float, default=1.0, metavar="W",
+                   help="weight of each augmented crop relative to the standard crop (default 1)")
     s.add_argument("--data", default=None)
     s.set_defaults(func=cmd_refit_head)
 

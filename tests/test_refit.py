@@ -115,3 +115,13 @@ def test_augmented_crops_are_the_recipes_and_reproducible() -> None:
     assert a.shape == (4, 64, 64, 3) and a.dtype == np.uint8
     assert np.array_equal(a, augmented_inputs(images, [None] * 4, np.array([0, 1, 0, 1]), cfg, seed=5))
     assert not np.array_equal(a, augmented_inputs(images, [None] * 4, np.array([0, 1, 0, 1]), cfg, seed=6))
+
+
+def test_row_weights_scale_each_rows_pull() -> None:
+    x, y, groups = _toy(3)
+    w, b = fit_head(x, y, groups, c=0.3)
+    w1, b1 = fit_head(x, y, groups, c=0.3, row_weight=np.ones(len(y)))
+    assert np.allclose(w, w1) and np.isclose(b, b1)
+    light = np.where(np.arange(len(y)) % 2 == 0, 1.0, 0.1)
+    w2, _ = fit_head(x, y, groups, c=0.3, row_weight=light)
+    assert not np.allclose(w, w2)

@@ -52,10 +52,18 @@ def candidate_row(card: dict) -> dict:
             "sim_focus": list(cfg.get("sim_focus") or []),
             "fine_tuned_from": (card["training"].get("fine_tuned_from") or {}).get("version"),
             "head_refit_c": cfg.get("head_refit_c"),
+            "head_refit_augmented": _augmented(card),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
             "retrain_of": (held.get("model") or {}).get("train_seconds")}
+
+
+def _augmented(card: dict) -> str | None:
+    """How a head refit used augmented crops, e.g. ``2 x 0.25`` (views x weight); None if it used none."""
+    refit = card["training"].get("head_refit") or {}
+    views = refit.get("augmented_views") or 0
+    return f"{views} x {refit.get('augmented_weight', 1.0)}" if views else None
 
 
 def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
@@ -66,7 +74,8 @@ def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
     """
     def run(row: dict) -> tuple:
         return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
-                row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"))
+                row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
+                row.get("head_refit_augmented"))
 
     fresh = {run(r) for r in new}
     return [r for r in old if run(r) not in fresh] + new

@@ -8,9 +8,8 @@ weight, removes much of that lean ("deep feature reweighting": Kirichenko, Izmai
 
 Here the held-out sources stay unseen: the head is fitted on the validation split of the trained-on
 sources, with each class's weight shared equally between its sources (``data.sampling_weights``).
-Each image is seen as its standard crop and as ``AUGMENTED_VIEWS`` training-augmented crops (blur,
-rescaling, JPEG, gray, polish, as in training): a head fitted on clean crops alone called a half-scale
-real photo with a small face AI that the trained head called real, because it never saw such inputs.
+Optionally (``augmented_views``) each image is also seen as training-augmented crops (blur, rescaling,
+JPEG, gray, polish, as in training), weighted ``augmented_weight`` relative to its standard crop.
 Because that split also fits the decision rule, the rule is fitted on *cross-fitted* logits: each
 validation image is scored by a head that did not see its fold (folds by ``Record.group``, so an LFW
 person or an SD prompt stays in one fold). The head is a plain logistic regression on standardised
@@ -33,7 +32,6 @@ from ..faces import Framing
 from .data import face_boxes, load_images, protocol_split, read_manifest, sampling_weights, standard_inputs
 
 FOLDS = 5
-AUGMENTED_VIEWS = 2  # training-augmented crops per validation image, beside its standard crop
 METHOD = "deep feature reweighting: logistic head refitted on validation features, sources balanced"
 
 
@@ -42,21 +40,24 @@ def fold_of(groups: list[str], folds: int = FOLDS) -> np.ndarray:
     return np.array([int.from_bytes(hashlib.sha256(g.encode()).digest()[:4], "big") % folds for g in groups])
 
 
-def fit_head(features: np.ndarray, y: np.ndarray, groups: list[str], c: float) -> tuple[np.ndarray, float]:
+def fit_head(features: np.ndarray, y: np.ndarray, groups: list[str], c: float,
+             row_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Logistic regression (inverse L2 strength ``c``) on standardised features, each class's weight shared
-    equally between its groups; returned as (weights, bias) on the raw features, ready for a Dense layer."""
+    equally between its groups (and scaled by ``row_weight``); returned as (weights, bias) on the raw
+    features, ready for a Dense layer."""
     from sklearn.linear_model import LogisticRegression
 
     features = np.asarray(features, np.float64)
     mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
-    weights = sampling_weights(y, groups) * len(y)
+    weights = sampling_weights(y, groups) * len(y) * (1.0 if row_weight is None else row_weight)
     head = LogisticRegression(C=c, max_iter=5000).fit((features - mean) / scale, y, sample_weight=weights)
     w = head.coef_[0] / scale
     return w, float(head.intercept_[0] - np.dot(w, mean))
 
 
 def cross_fitted_logits(features: np.ndarray, y: np.ndarray, groups: list[str], folds: np.ndarray,
-                        c: float, scored: np.ndarray | None = None) -> np.ndarray:
+                        c: float, scored: np.ndarray | None = None,
+                        row_weight: np.ndarray | None = None) -> np.ndarray:
     """Each image's logit from a head fitted without its fold: honest inputs for calibration.
 
     ``scored`` (boolean, default all) marks the rows to score; every row of the other folds is fitted on
@@ -66,7 +67,8 @@ def cross_fitted_logits(features: np.ndarray, y: np.ndarray, groups: list[str], 
     out = np.zeros(len(y))
     for k in np.unique(folds):
         fit = folds != k
-        w, b = fit_head(features[fit], y[fit], [g for g, f in zip(groups, fit, strict=True) if f], c)
+        w, b = fit_head(features[fit], y[fit], [g for g, f in zip(groups, fit, strict=True) if f], c,
+                        None if row_weight is None else row_weight[fit])
         out[~fit] = features[~fit] @ w + b
     return out[scored]
 
@@ -109,7 +111,8 @@ def recipe_of(config: dict):
     return TrainConfig(**given)
 
 
-def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None) -> dict:
+def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None, augmented_views: int = 0,
+               augmented_weight: float = 1.0) -> dict:
     """Refit the head of the model in ``model_dir`` on validation, refit its decision rule, write ``out_dir``."""
     from .export import load_keras_model, save_model_and_card, views_of
     from .modelcard import ALL_SOURCES_VERSION, CARD_VERSION, KNOWN_LIMITS
@@ -126,15 +129,16 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
     y0 = np.array([r.y for r in val])
     recipe = recipe_of(config)
     crops = [standard_inputs(images, boxes, card["input"]["size"], Framing.from_card(card))]
-    crops += [augmented_inputs(images, boxes, y0, recipe, seed=recipe.seed + k) for k in range(AUGMENTED_VIEWS)]
+    crops += [augmented_inputs(images, boxes, y0, recipe, seed=recipe.seed + k) for k in range(augmented_views)]
     n_views = len(crops)
     features = np.concatenate([pooled_features(model, x.astype(np.float32), views_of(card)) for x in crops])
     y = np.tile(y0, n_views)
     groups = recipe.groups(val) * n_views
     folds = np.tile(fold_of([f"{r.source}|{r.group}" for r in val]), n_views)
     standard = np.arange(len(y)) < len(val)
-    oof = cross_fitted_logits(features, y, groups, folds, c, scored=standard)
-    w, b = fit_head(features, y, groups, c)
+    row_weight = np.where(standard, 1.0, augmented_weight)
+    oof = cross_fitted_logits(features, y, groups, folds, c, scored=standard, row_weight=row_weight)
+    w, b = fit_head(features, y, groups, c, row_weight)
     model.get_layer("logit").set_weights([w.reshape(-1, 1).astype(np.float32), np.array([b], np.float32)])
     y, groups = y0, recipe.groups(val)
     rule = decision_rule(oof, y, groups)
@@ -144,7 +148,7 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
     config["head_refit_c"] = c
     card["training"]["head_refit"] = {
         "method": METHOD, "c": c, "folds": FOLDS, "fitted_on": "val", "n": int(len(y)),
-        "augmented_views": AUGMENTED_VIEWS,
+        "augmented_views": augmented_views, "augmented_weight": augmented_weight if augmented_views else None,
         "seconds": round(time.time() - t0, 1), "parent": {"version": parent["version"], "sha256": parent["sha256"]},
     }
     version = CARD_VERSION if config.get("held_out", True) else ALL_SOURCES_VERSION
