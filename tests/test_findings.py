@@ -72,3 +72,10 @@ def test_views_finding_ignores_head_refits_of_the_same_network():
     two = {**_row(0.954, None), "train_seconds": 4235, "steps": 1920, "views": 2}
     refit = {**two, "held_out_groups": {"facechain_style_previews": 0.986}, "head_refit_c": 0.3}
     assert "to facechain_style_previews 0.954" in views_finding([one, two, refit])
+
+
+def test_framing_finding_picks_each_framings_best_by_the_selection_rule():
+    wide = {"margin": 2.6, "min_side": 256}
+    risky = {**_row(0.98, wide), "held_out_real_called_ai": {"debruine_studio (london + canada)": 0.08}}
+    text = framing_finding([_row(0.697, None), _row(0.96, wide), risky])
+    assert "worst held-out score 0.960" in text and "0.980" not in text  # 8 % studio called AI loses

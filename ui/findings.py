@@ -264,18 +264,19 @@ def _held_out_scores(candidate: dict) -> str:
 
 
 def framing_finding(candidates: list[dict]) -> str:
-    """How the crop geometry moved the held-out scores: the best measured candidate of each framing."""
+    """How the crop geometry moved the held-out scores: the best measured candidate of each framing, by the
+    selection rule (the worst margin over the held-out targets)."""
     best: dict[Framing, dict] = {}
     for c in candidates:
         if not _measured(c):
             continue
         f = Framing.from_dict(c.get("framing"))
-        if f not in best or c["held_out_worst_score"] > best[f]["held_out_worst_score"]:
+        if f not in best or (held_out_margin(c) or -1.0) > (held_out_margin(best[f]) or -1.0):
             best[f] = c
     if len(best) < 2:
         return ""
     parts = []
-    for f, c in sorted(best.items(), key=lambda kv: kv[1]["held_out_worst_score"]):
+    for f, c in sorted(best.items(), key=lambda kv: held_out_margin(kv[1]) or -1.0):
         parts.append(f"{f.label()}: worst held-out score {num(c['held_out_worst_score'])} ({_held_out_scores(c)})")
     return ("How a face is framed matters: a tight crop enlarges small faces and smooths away generator traces. "
             "Best candidate per framing, " + "; ".join(parts) + ".")
