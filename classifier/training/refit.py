@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..card import CARD_FILE, read_json
-from ..faces import Framing
-from .data import face_boxes, load_images, protocol_split, read_manifest, sampling_weights, standard_inputs
+from .data import sampling_weights
 
 FOLDS = 5
 METHOD = "deep feature reweighting: logistic head refitted on validation features, sources balanced"
@@ -88,14 +87,9 @@ def pooled_features(model, x: np.ndarray, views: int, batch: int = 64) -> np.nda
     """The pooled features the head sees, averaged over the views as the exported graph does."""
     import keras
 
-    trunk = keras.Model(model.inputs, model.get_layer("pool").output)
+    from .train import outputs_of
 
-    def run(v: np.ndarray) -> np.ndarray:
-        return np.concatenate([trunk(v[i : i + batch], training=False).numpy() for i in range(0, len(v), batch)])
-
-    if views == 1:
-        return run(x)
-    return (run(x) + run(np.ascontiguousarray(x[:, :, ::-1]))) / 2.0
+    return outputs_of(keras.Model(model.inputs, model.get_layer("pool").output), x, batch, views)
 
 
 def recipe_of(config: dict):
@@ -116,38 +110,34 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
     """Refit the head of the model in ``model_dir`` on validation, refit its decision rule, write ``out_dir``."""
     from .export import load_keras_model, save_model_and_card, views_of
     from .modelcard import ALL_SOURCES_VERSION, CARD_VERSION, KNOWN_LIMITS
-    from .train import decision_rule
+    from .train import decision_rule, validation_set
 
     t0 = time.time()
     parent = read_json(model_dir / CARD_FILE)
     card = copy.deepcopy(parent)
     model = load_keras_model(model_dir, parent)
     config = card["training"]["config"]
-    val = protocol_split(read_manifest(data), bool(config.get("held_out")))["val"]
-    images = load_images(val, data)
-    boxes = face_boxes(val, images)
-    y0 = np.array([r.y for r in val])
+    val, images, boxes, x = validation_set(card, data)
+    y_val = np.array([r.y for r in val])
     recipe = recipe_of(config)
-    crops = [standard_inputs(images, boxes, card["input"]["size"], Framing.from_card(card))]
-    crops += [augmented_inputs(images, boxes, y0, recipe, seed=recipe.seed + k) for k in range(augmented_views)]
-    n_views = len(crops)
-    features = np.concatenate([pooled_features(model, x.astype(np.float32), views_of(card)) for x in crops])
-    y = np.tile(y0, n_views)
-    groups = recipe.groups(val) * n_views
-    folds = np.tile(fold_of([f"{r.source}|{r.group}" for r in val]), n_views)
+    crops = [x] + [augmented_inputs(images, boxes, y_val, recipe, seed=recipe.seed + k).astype(np.float32)
+                   for k in range(augmented_views)]
+    features = np.concatenate([pooled_features(model, v, views_of(card)) for v in crops])
+    y = np.tile(y_val, len(crops))
+    groups = recipe.groups(val) * len(crops)
+    folds = np.tile(fold_of([f"{r.source}|{r.group}" for r in val]), len(crops))
     standard = np.arange(len(y)) < len(val)
     row_weight = np.where(standard, 1.0, augmented_weight)
     oof = cross_fitted_logits(features, y, groups, folds, c, scored=standard, row_weight=row_weight)
     w, b = fit_head(features, y, groups, c, row_weight)
     model.get_layer("logit").set_weights([w.reshape(-1, 1).astype(np.float32), np.array([b], np.float32)])
-    y, groups = y0, recipe.groups(val)
-    rule = decision_rule(oof, y, groups)
+    rule = decision_rule(oof, y_val, recipe.groups(val))
     rule["calibration"]["fitted_on"] = f"val, cross-fitted head logits ({FOLDS} folds)"
     for stale in ("test", "held_out", "selection"):  # the parent's results, not this model's
         card.pop(stale, None)
     config["head_refit_c"] = c
     card["training"]["head_refit"] = {
-        "method": METHOD, "c": c, "folds": FOLDS, "fitted_on": "val", "n": int(len(y)),
+        "method": METHOD, "c": c, "folds": FOLDS, "fitted_on": "val", "n": int(len(val)),
         "augmented_views": augmented_views, "augmented_weight": augmented_weight if augmented_views else None,
         "seconds": round(time.time() - t0, 1), "parent": {"version": parent["version"], "sha256": parent["sha256"]},
     }

@@ -246,16 +246,29 @@ def _SourceReweighting(batches, images, boxes, y, gray, sources: list[str], cfg:
     return SourceReweighting()
 
 
-def logits_of(model, x: np.ndarray, batch: int = 64, views: int = 1) -> np.ndarray:
-    """The network's logits for crops ``x``; ``views=2`` averages each crop's with its mirror image's,
+def outputs_of(model, x: np.ndarray, batch: int = 64, views: int = 1) -> np.ndarray:
+    """A model's outputs for crops ``x``, in batches; ``views=2`` averages each crop's with its mirror image's,
     as the exported model does (``export.to_tflite``)."""
     def run(v: np.ndarray) -> np.ndarray:
-        return np.concatenate([model(v[i : i + batch], training=False).numpy().ravel()
-                               for i in range(0, len(v), batch)])
+        return np.concatenate([model(v[i : i + batch], training=False).numpy() for i in range(0, len(v), batch)])
 
     if views == 1:
         return run(x)
     return (run(x) + run(np.ascontiguousarray(x[:, :, ::-1]))) / 2.0
+
+
+def logits_of(model, x: np.ndarray, batch: int = 64, views: int = 1) -> np.ndarray:
+    """The network's logits (N,) for crops ``x`` (see ``outputs_of``)."""
+    return outputs_of(model, x, batch, views).ravel()
+
+
+def validation_set(card: dict, data: str | None = None) -> tuple[list[Record], list[np.ndarray], list, np.ndarray]:
+    """The validation split of a card's recipe: records, decoded images, faces and standard crops (float32)."""
+    val = protocol_split(read_manifest(data), bool(card["training"]["config"].get("held_out")))["val"]
+    images = load_images(val, data)
+    boxes = face_boxes(val, images)
+    x = standard_inputs(images, boxes, card["input"]["size"], Framing.from_card(card)).astype(np.float32)
+    return val, images, boxes, x
 
 
 def decision_rule(val_logits: np.ndarray, y_va: np.ndarray, val_sources: list[str]) -> dict:
@@ -306,10 +319,7 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None, views: in
         card["training"]["config"]["views"] = views  # the recipe as it now scores (an all-sources retrain matches it)
         card["version"] = CARD_VERSION
     model = keras.saving.load_model(model_dir / MODEL_FILE, compile=False, safe_mode=True)
-    val_recs = protocol_split(read_manifest(data), bool(card["training"]["config"].get("held_out")))["val"]
-    images = load_images(val_recs, data)
-    x_va = standard_inputs(images, face_boxes(val_recs, images), card["input"]["size"],
-                           Framing.from_card(card)).astype(np.float32)
+    val_recs, _, _, x_va = validation_set(card, data)
     groups = TrainConfig(split_populations=bool(card["training"]["config"].get("split_populations"))).groups(val_recs)
     rule = decision_rule(logits_of(model, x_va, views=views_of(card)), np.array([r.y for r in val_recs]), groups)
     card.update(
