@@ -28,6 +28,12 @@ from .novelty import NOVEL_WARNING, FeatureModel, featureless, load_feature_mode
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
 SMALL_FACE_PX = 64  # below this there is little face to judge (and in a small image the crop is enlarged)
 
+
+def is_small(face: Box | None) -> bool:
+    """A detected face under ``SMALL_FACE_PX`` on its longer side (None, the centre square, is not a face)."""
+    return face is not None and max(face.w, face.h) < SMALL_FACE_PX
+
+
 NO_FACE_WARNING = "No face found: the centre of the image was analysed instead, which is less reliable."
 
 
@@ -114,8 +120,15 @@ class Classifier:
             novel |= self.novelty.is_novel(feats)
         return cal.calibrate(logits, self.a, self.b), (maps if explain else None), novel
 
-    def verdict_for(self, p_ai: float) -> str:
-        return cal.verdict(p_ai, self.band)
+    def verdict_for(self, p_ai: float, face: Box | None = None) -> str:
+        """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most.
+
+        Why: the calibration and the cut were fitted on faces of 100 px and more, and a face of a few dozen
+        pixels holds too little of the evidence to call a person's photo AI-made (group and press photos).
+        Its probability is still reported as computed.
+        """
+        verdict = cal.verdict(p_ai, self.band)
+        return "uncertain" if verdict == "ai" and is_small(face) else verdict
 
     # -- images --------------------------------------------------------------------------
     def regions(self, rgb: np.ndarray) -> tuple[list[Box | None], list[str]]:
@@ -127,9 +140,10 @@ class Classifier:
             faces = faces[:MAX_FACES]
         if not faces:
             return [None], [NO_FACE_WARNING]
-        small = [f for f in faces if max(f.w, f.h) < SMALL_FACE_PX]
+        small = [f for f in faces if is_small(f)]
         if small:
-            warnings.append(f"{len(small)} face(s) smaller than {SMALL_FACE_PX} px: those verdicts are less reliable.")
+            warnings.append(f"{len(small)} face(s) smaller than {SMALL_FACE_PX} px: too little to judge, so they are "
+                            "never called AI (uncertain at most).")
         return list(faces), warnings
 
     def predict(self, image: ImageSource, explain: bool = False) -> Prediction:
@@ -176,7 +190,7 @@ class Classifier:
                     box=face.as_list() if face else None,
                     crop=crop_box(face, rgb.shape, self.framing).as_list(),
                     p_ai=p,
-                    verdict=self.verdict_for(p),
+                    verdict=self.verdict_for(p, face),
                     detector_score=face.score if face else None,
                     heatmap=heat,
                 ))

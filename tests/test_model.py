@@ -127,3 +127,46 @@ def test_focused_fakes_reconstruct_each_focus_photo_with_every_decoder() -> None
     assert len(fakes) == len(origin) == 2 + 2 * len(DECODERS)
     assert origin[2:] == [1, 3] * len(DECODERS) and log["focus"] == 2 * len(DECODERS)
     assert all(y[i] == 0 for i in origin) and all(f.shape == (128, 128, 3) for f in fakes)
+
+
+def test_train_command_line_passes_the_zoom_out_to_the_augmentation() -> None:
+    assert cfg().zoom_out == 0.0 and cfg().augmentation().p_zoom_out == 0.0
+    assert cfg("--zoom-out", "0.25").augmentation().p_zoom_out == 0.25
+
+
+def test_zoom_out_makes_a_small_face_inside_the_native_window() -> None:
+    import cv2
+
+    from classifier.faces import Box
+    from classifier.training.augment import AugmentConfig, zoom_out
+
+    rgb = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    face = Box(70, 60, 120, 140)
+    for seed in range(20):
+        out, box = zoom_out(rgb, face, np.random.default_rng(seed), AugmentConfig(), 256)
+        assert out.shape == (256, 256, 3) and out.dtype == np.uint8
+        assert 30 - 2 <= max(box.w, box.h) <= 72 + 2  # the face is as small as asked
+        assert 0 <= box.x and box.x + box.w <= 256 and 0 <= box.y and box.y + box.h <= 256
+    # At a fixed size the placed picture is the original shrunk, pixel for pixel away from its feathered edge.
+    fixed = AugmentConfig(zoom_face_px=(56.0, 56.0))  # 140 px face -> factor 0.4 -> a 102 px picture
+    out, box = zoom_out(rgb, face, np.random.default_rng(3), fixed, 256)
+    left, top = box.x - int(70 * 0.4), box.y - int(60 * 0.4)
+    shrunk = cv2.resize(rgb, (102, 102), interpolation=cv2.INTER_AREA).astype(int)
+    placed = out[top : top + 102, left : left + 102].astype(int)
+    assert np.abs(placed[12:-12, 12:-12] - shrunk[12:-12, 12:-12]).max() <= 1
+    big = Box(10, 10, 20, 20)  # already small: left alone
+    out, box = zoom_out(rgb, big, np.random.default_rng(0), AugmentConfig(), 256)
+    assert out is rgb and box == big
+
+
+def test_augmentation_without_zoom_out_draws_the_same_views_as_before() -> None:
+    """The option off must not move the random stream: older recipes stay reproducible."""
+    from classifier.faces import Box, Framing
+    from classifier.training.augment import AugmentConfig, augment
+
+    rgb = np.random.default_rng(1).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    face, framing = Box(70, 60, 120, 140), Framing(2.6, 256)
+    a = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(), framing)
+    b = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(p_zoom_out=0.0), framing)
+    c = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(p_zoom_out=1.0), framing)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)

@@ -53,6 +53,7 @@ def candidate_row(card: dict) -> dict:
             "fine_tuned_from": (card["training"].get("fine_tuned_from") or {}).get("version"),
             "head_refit_c": cfg.get("head_refit_c"),
             "head_refit_augmented": _augmented(card),
+            "zoom_out": cfg.get("zoom_out") or 0.0,
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
@@ -75,7 +76,7 @@ def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
     def run(row: dict) -> tuple:
         return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
                 row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
-                row.get("head_refit_augmented"))
+                row.get("head_refit_augmented"), row.get("zoom_out") or 0.0)
 
     fresh = {run(r) for r in new}
     return [r for r in old if run(r) not in fresh] + new

@@ -110,9 +110,11 @@ class TrainConfig:
     # After training, refit the head on validation features with sources balanced, at this inverse L2
     # strength (``refit``: deep feature reweighting); None keeps the head training left.
     head_refit_c: float | None = None
+    # How often a training view is zoomed out to a small face (AugmentConfig.p_zoom_out); 0 = off.
+    zoom_out: float = 0.0
 
     def augmentation(self) -> AugmentConfig:
-        return AugmentConfig().degraded(self.degrade)
+        return dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out)
 
     def framing(self) -> Framing:
         return Framing(self.crop_margin, self.input_size if self.native_pixels else 0)
