@@ -8,7 +8,7 @@
 
 from .errors import ClassifierError, ImageError, ModelError
 from .images import UPLOAD_EXTENSIONS, load_image
-from .limits import MAX_FACES, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
+from .limits import MAX_FACES, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, SMALL_FACE_PX
 from .predictor import Classifier, FaceResult, Prediction, load_card, load_classifier
 from .render import VERDICT_COLOURS, VERDICT_LABELS, annotate
 
@@ -17,6 +17,7 @@ __all__ = [
     "MAX_PIXELS",
     "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_MB",
+    "SMALL_FACE_PX",
     "UPLOAD_EXTENSIONS",
     "Classifier",
     "ClassifierError",

@@ -16,6 +16,8 @@ DECODE_TARGET_PIXELS = 12_000_000
 MIN_SIDE = 16  # smaller than this carries no face to judge
 MAX_ASPECT = 20.0  # long side / short side; banners and strips are not portraits
 MAX_FACES = 8  # per image; the most confident are kept
+# A face smaller than this (longer side, px) holds too little to judge: it is never called AI (predictor).
+SMALL_FACE_PX = 64
 # HTTP API (classifier/server.py): per request, on top of MAX_UPLOAD_BYTES per file. Every upload is
 # held in memory while it is analysed, so these bound what one request can make the server hold.
 MAX_FILES_PER_REQUEST = 32

@@ -21,12 +21,11 @@ from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
 from .faces import Box, Framing, crop_box, detect_faces, model_input
 from .images import ImageSource, load_image
-from .limits import MAX_FACES
+from .limits import MAX_FACES, SMALL_FACE_PX
 from .lite import LiteNetwork
 from .novelty import NOVEL_WARNING, FeatureModel, featureless, load_feature_model
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
-SMALL_FACE_PX = 64  # below this there is little face to judge (and in a small image the crop is enlarged)
 
 
 def is_small(face: Box | None) -> bool:

@@ -73,8 +73,8 @@ def test_real_portrait_verdict_does_not_flip(clf, astronaut):
 
 def test_a_small_face_is_never_called_ai_but_keeps_its_probability(clf, astronaut):
     """A face under SMALL_FACE_PX is "uncertain" at most, says why, and still reports the model's probability."""
+    from classifier import SMALL_FACE_PX
     from classifier.faces import Box
-    from classifier.predictor import SMALL_FACE_PX
 
     hi = clf.band[1]
     assert clf.verdict_for(hi, Box(0, 0, SMALL_FACE_PX - 1, SMALL_FACE_PX - 1)) == "uncertain"
