@@ -73,13 +73,22 @@ def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
     Lets a later session add its experiments without the earlier candidates' folders, which are
     build outputs and not kept.
     """
-    def run(row: dict) -> tuple:
-        return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
-                row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
-                row.get("head_refit_augmented"), row.get("zoom_out") or 0.0)
+    fresh = {run_key(r) for r in new}
+    return [r for r in old if run_key(r) not in fresh] + new
 
-    fresh = {run(r) for r in new}
-    return [r for r in old if run(r) not in fresh] + new
+
+def run_key(row: dict) -> tuple:
+    """What identifies one trained run: its recipe and training time. Options a row predates count as off,
+    so adding a recipe option does not make older rows look like different runs."""
+    return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
+            row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
+            row.get("head_refit_augmented"), row.get("zoom_out") or 0.0)
+
+
+def same_run(a: dict, b: dict) -> bool:
+    """Two rows describe the same model: same run and the same results (a later option at its default)."""
+    results = ("val_roc_auc", "val_balanced_accuracy", "val_ece", "held_out_groups", "held_out_real_called_ai")
+    return run_key(a) == run_key(b) and all(a.get(k) == b.get(k) for k in results)
 
 
 def held_out_margin(row: dict) -> float | None:
@@ -111,8 +120,8 @@ def shipped_is_the_winner(shipped: dict, rows: list[dict]) -> bool:
     """The shipped row is the rule's pick, or a retrain on every source of the pick's recipe."""
     best = best_candidate(rows)
     if shipped.get("retrain_of") is None:
-        return shipped == best
-    return shipped["retrain_of"] == best["train_seconds"] and shipped in rows
+        return same_run(shipped, best)
+    return shipped["retrain_of"] == best["train_seconds"] and any(same_run(shipped, r) for r in rows)
 
 
 def compare(dirs: list[str], model_dir: Path, keep: bool) -> dict:
