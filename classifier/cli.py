@@ -145,7 +145,8 @@ def cmd_refit_head(args: argparse.Namespace) -> int:
 
     model_dir = Path(args.model_dir or model_dir_default())
     refit_head(model_dir, Path(args.out) if args.out else model_dir, args.c, data=args.data,
-               augmented_views=args.augmented_views, augmented_weight=args.augmented_weight)
+               augmented_views=args.augmented_views, augmented_weight=args.augmented_weight,
+               populations=args.populations)
     return 0
 
 
@@ -209,8 +210,12 @@ def cmd_insights(args: argparse.Namespace) -> int:
 
 
 def cmd_card(args: argparse.Namespace) -> int:
-    from .predictor import load_card
+    from .predictor import load_card, model_dir_default
 
+    if args.refresh_limits:
+        from .training.modelcard import refresh_known_limits
+
+        refresh_known_limits(Path(args.model_dir or model_dir_default()))
     print(json.dumps(load_card(args.model_dir), indent=1))
     return 0
 
@@ -293,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also fit on N training-augmented crops of each validation image (default 0)")
     s.add_argument("--augmented-weight", type=float, default=1.0, metavar="W",
                    help="weight of each augmented crop relative to the standard crop (default 1)")
+    s.add_argument("--populations", action="store_true",
+                   help="balance the head and protect the decision rule per population (a source that holds "
+                        "two, such as celebahq_roeishc's FFHQ and CelebA-HQ halves, counts as two groups)")
     s.add_argument("--data", default=None)
     s.set_defaults(func=cmd_refit_head)
 
@@ -324,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_insights)
 
     s = sub.add_parser("card", help="print the model card")
+    s.add_argument("--refresh-limits", action="store_true",
+                   help="first rewrite the card's known limits from classifier/training/modelcard.py (what was "
+                        "learned about the model after it was trained)")
     s.set_defaults(func=cmd_card)
     return p
 

@@ -206,3 +206,23 @@ def test_a_row_recorded_before_an_option_existed_is_still_the_same_run():
     assert candidates.shipped_is_the_winner(row, [candidates.candidate_row(_card(100, 0.8)), old])
     assert not candidates.same_run(row, {**old, "zoom_out": 0.25})
     assert not candidates.same_run(row, {**old, "val_roc_auc": 0.5})
+
+
+def test_the_shipped_card_states_the_limits_we_know_today(model_dir):
+    """The Takeaways page reads the card's limits; `python -m classifier card --refresh-limits` keeps them current."""
+    from classifier.card import read_json
+    from classifier.training.modelcard import KNOWN_LIMITS
+
+    assert read_json(model_dir / "model_card.json")["known_limits"] == KNOWN_LIMITS, \
+        "run `python -m classifier card --refresh-limits`"
+
+
+def test_a_head_refit_balanced_over_populations_is_its_own_run():
+    """refit-head --populations on the shipped network must not replace the shipped row when recorded."""
+    card = _card(200, 0.9)
+    card["training"]["config"]["head_refit_c"] = 0.3
+    by_source = candidates.candidate_row(card)
+    card["training"]["config"]["head_refit_populations"] = True
+    by_population = candidates.candidate_row(card)
+    assert (by_source["balanced_over"], by_population["balanced_over"]) == ("sources", "populations")
+    assert candidates.merge_candidates([by_source], [by_population]) == [by_source, by_population]

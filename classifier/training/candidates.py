@@ -46,7 +46,8 @@ def candidate_row(card: dict) -> dict:
             "frozen_through": cfg.get("freeze_through"),
             "ema": cfg.get("ema_momentum"),
             "reweight": cfg.get("reweight_power"),
-            "balanced_over": "populations" if cfg.get("split_populations") else "sources",
+            "balanced_over": ("populations" if cfg.get("split_populations") or cfg.get("head_refit_populations")
+                              else "sources"),
             "input_size": cfg["input_size"], "framing": card.get("input", {}).get("framing"),
             "views": int(card.get("input", {}).get("views", 1)),
             "sim_focus": list(cfg.get("sim_focus") or []),
@@ -82,7 +83,7 @@ def run_key(row: dict) -> tuple:
     so adding a recipe option does not make older rows look like different runs."""
     return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
             row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
-            row.get("head_refit_augmented"), row.get("zoom_out") or 0.0)
+            row.get("head_refit_augmented"), row.get("zoom_out") or 0.0, row.get("balanced_over"))
 
 
 def same_run(a: dict, b: dict) -> bool:

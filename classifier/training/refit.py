@@ -20,6 +20,7 @@ its class-activation map and everything downstream are unchanged in shape.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import shutil
 import time
@@ -94,8 +95,6 @@ def pooled_features(model, x: np.ndarray, views: int, batch: int = 64) -> np.nda
 
 def recipe_of(config: dict):
     """The TrainConfig a card's ``training.config`` records (options it predates at their defaults)."""
-    import dataclasses
-
     from .train import TrainConfig
 
     known = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -106,8 +105,12 @@ def recipe_of(config: dict):
 
 
 def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None, augmented_views: int = 0,
-               augmented_weight: float = 1.0) -> dict:
-    """Refit the head of the model in ``model_dir`` on validation, refit its decision rule, write ``out_dir``."""
+               augmented_weight: float = 1.0, populations: bool = False) -> dict:
+    """Refit the head of the model in ``model_dir`` on validation, refit its decision rule, write ``out_dir``.
+
+    ``populations`` balances the head, and protects the rule, per population rather than per source (the
+    training recipe's own grouping): a source holding two populations then weighs each half as a source.
+    """
     from .export import load_keras_model, save_model_and_card, views_of
     from .modelcard import ALL_SOURCES_VERSION, CARD_VERSION, KNOWN_LIMITS
     from .train import decision_rule, validation_set
@@ -120,6 +123,8 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
     val, images, boxes, x = validation_set(card, data)
     y_val = np.array([r.y for r in val])
     recipe = recipe_of(config)
+    if populations:
+        recipe = dataclasses.replace(recipe, split_populations=True)
     crops = [x] + [augmented_inputs(images, boxes, y_val, recipe, seed=recipe.seed + k).astype(np.float32)
                    for k in range(augmented_views)]
     features = np.concatenate([pooled_features(model, v, views_of(card)) for v in crops])
@@ -136,15 +141,19 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
     for stale in ("test", "held_out", "selection"):  # the parent's results, not this model's
         card.pop(stale, None)
     config["head_refit_c"] = c
+    if populations:
+        config["head_refit_populations"] = True
     card["training"]["head_refit"] = {
         "method": METHOD, "c": c, "folds": FOLDS, "fitted_on": "val", "n": int(len(val)),
+        "balanced_over": "populations" if recipe.split_populations else "sources",
         "augmented_views": augmented_views, "augmented_weight": augmented_weight if augmented_views else None,
         "seconds": round(time.time() - t0, 1), "parent": {"version": parent["version"], "sha256": parent["sha256"]},
     }
     version = CARD_VERSION if config.get("held_out", True) else ALL_SOURCES_VERSION
     card["training"]["note"] = (
-        f"{version}: the {parent['version']} network with its head refitted on validation features, every source "
-        f"weighted equally (python -m classifier refit-head --c {c}), and the decision rule fitted on cross-fitted "
+        f"{version}: the {parent['version']} network with its head refitted on validation features, every "
+        f"{'population' if populations else 'source'} weighted equally (python -m classifier refit-head --c {c}"
+        f"{' --populations' if populations else ''}), and the decision rule fitted on cross-fitted "
         "logits" + ("; held-out sources never trained on" if config.get("held_out") else ""))
     card.update(version=version, calibration=rule["calibration"], threshold=rule["threshold"],
                 uncertain_band=list(rule["band"]), validation=rule["validation"], known_limits=list(KNOWN_LIMITS))
