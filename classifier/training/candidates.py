@@ -3,7 +3,8 @@
 Every try is recorded in ``models/candidates.json``, failures included, so a later session sees
 what was tried. The rule looks at generalisation first: the worst margin over the held-out
 families' targets (real photos called real, target 0.90; a generator's AUC against real test
-photos, target 0.95), because what a user meets is sources the model never saw. Rows from before
+photos, target 0.95), because what a user meets is sources the model never saw; margins closer than
+about one held-out photo (``MARGIN_TIE``) are a tie, settled by validation. Rows from before
 the held-out protocol have no such score and rank after every row that has one; among those, the
 worst validation source decides.
 
@@ -20,9 +21,13 @@ from pathlib import Path
 from ..card import CARD_FILE, read_json, write_json
 from .data import HELD_OUT_TARGETS, MAX_HELD_OUT_REAL_CALLED_AI, held_out_label
 
+# Margins closer than this to the best count as a tie. About one held-out photo: a studio headshot moves its
+# family's share by 1/243 = 0.004, and one FaceChain image can move that generator's AUC by up to 1/67. A finer
+# difference is chance, not generalisation, and must not outrank the validation evidence below it.
+MARGIN_TIE = 0.005
 SELECTION_RULE = ("highest worst held-out margin over the targets (real photos: called real >= 0.90 and called AI "
-                  "<= 0.05; a generator: AUC vs real test photos >= 0.95); then highest worst-source accuracy on "
-                  "validation; then balanced accuracy")
+                  f"<= 0.05; a generator: AUC vs real test photos >= 0.95), margins within {MARGIN_TIE} of the best "
+                  "counting as a tie; then highest worst-source accuracy on validation; then balanced accuracy")
 
 
 def candidate_row(card: dict) -> dict:
@@ -107,14 +112,19 @@ def held_out_margin(row: dict) -> float | None:
     return min(margins)
 
 
-def rank_key(row: dict) -> tuple:
-    held = held_out_margin(row)
-    return (held is not None, held or 0.0, row.get("val_worst_source_accuracy") or 0.0, row["val_balanced_accuracy"])
-
-
 def best_candidate(rows: list[dict]) -> dict:
-    """The row ``SELECTION_RULE`` picks, among the candidates measured on their own (not the retrains)."""
-    return max((r for r in rows if r.get("retrain_of") is None), key=rank_key)
+    """The row ``SELECTION_RULE`` picks, among the candidates measured on their own (not the retrains).
+
+    Rows measured on the held-out sources come first; among them, those within ``MARGIN_TIE`` of the best
+    margin are tied and the validation figures decide. Rows from before the protocol rank by validation only.
+    """
+    own = [r for r in rows if r.get("retrain_of") is None]
+    margins = {id(r): held_out_margin(r) for r in own}
+    measured = [r for r in own if margins[id(r)] is not None]
+    if measured:
+        top = max(margins[id(r)] for r in measured)
+        own = [r for r in measured if margins[id(r)] > top - MARGIN_TIE - 1e-9]
+    return max(own, key=lambda r: (r.get("val_worst_source_accuracy") or 0.0, r["val_balanced_accuracy"]))
 
 
 def shipped_is_the_winner(shipped: dict, rows: list[dict]) -> bool:

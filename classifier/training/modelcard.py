@@ -41,7 +41,8 @@ KNOWN_LIMITS = [
     "Faces under 64 px carry little of the pixel evidence, so the app never calls one AI: it is uncertain at most, "
     "with a warning, and its probability is still shown. The network itself scores the half-scale astronaut photo "
     "(a 44 px real face) 0.87 under 2.8.0; over 200 real photos shrunk to half or a third, 1 % score over the "
-    "uncertain band (tests/test_quality.py).",
+    "uncertain band (tests/test_quality.py). Training on faces shrunk to 30-72 px (train --zoom-out 0.25) "
+    "lowered the FFHQ false alarms to 17 % but caught fewer AI images, and lost on the selection rule.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 
