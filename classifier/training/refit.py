@@ -105,11 +105,12 @@ def recipe_of(config: dict):
 
 
 def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None, augmented_views: int = 0,
-               augmented_weight: float = 1.0, populations: bool = False) -> dict:
+               augmented_weight: float = 1.0, populations: bool = False, network: str | None = None) -> dict:
     """Refit the head of the model in ``model_dir`` on validation, refit its decision rule, write ``out_dir``.
 
     ``populations`` balances the head, and protects the rule, per population rather than per source (the
     training recipe's own grouping): a source holding two populations then weighs each half as a source.
+    ``network`` names the network in the card's note (default: the parent's version, e.g. "the 2.6.0 network").
     """
     from .export import load_keras_model, save_model_and_card, views_of
     from .modelcard import ALL_SOURCES_VERSION, CARD_VERSION, KNOWN_LIMITS
@@ -151,7 +152,8 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
     }
     version = CARD_VERSION if config.get("held_out", True) else ALL_SOURCES_VERSION
     card["training"]["note"] = (
-        f"{version}: the {parent['version']} network with its head refitted on validation features, every "
+        f"{version}: {network or 'the ' + parent['version'] + ' network'} with its head refitted on validation "
+        "features, every "
         f"{'population' if populations else 'source'} weighted equally (python -m classifier refit-head --c {c}"
         f"{' --populations' if populations else ''}), and the decision rule fitted on cross-fitted "
         "logits" + ("; held-out sources never trained on" if config.get("held_out") else ""))

@@ -437,5 +437,5 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     if cfg.head_refit_c is not None:
         from .refit import refit_head
 
-        card = refit_head(out_dir, out_dir, cfg.head_refit_c, data)
+        card = refit_head(out_dir, out_dir, cfg.head_refit_c, data, network="this run's network")
     return card
