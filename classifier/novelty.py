@@ -17,7 +17,8 @@ import numpy as np
 
 STATS_FILE = "feature_stats.npz"
 NOVEL_WARNING = ("{n} analysed region(s) look unlike the photos the model learned from: the probability is less "
-                 "reliable there, so treat the verdict with extra caution.")
+                 "reliable there, so a verdict needs stronger evidence (a wider uncertain band); treat it with "
+                 "extra caution.")
 
 
 FLAT_STD = 2.0  # grey levels; see featureless

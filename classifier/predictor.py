@@ -119,14 +119,16 @@ class Classifier:
             novel |= self.novelty.is_novel(feats)
         return cal.calibrate(logits, self.a, self.b), (maps if explain else None), novel
 
-    def verdict_for(self, p_ai: float, face: Box | None = None) -> str:
-        """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most.
+    def verdict_for(self, p_ai: float, face: Box | None = None, novel: bool = False) -> str:
+        """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most, and a
+        ``novel`` one (unlike the training data) is judged with a wider uncertain band (``widened_band``).
 
-        Why: the calibration and the cut were fitted on faces of 100 px and more, and a face of a few dozen
-        pixels holds too little of the evidence to call a person's photo AI-made (group and press photos).
-        Its probability is still reported as computed.
+        Why: the calibration and the cut were fitted on faces of 100 px and more, like the training photos;
+        a face of a few dozen pixels holds too little of the evidence to call a person's photo AI-made (group
+        and press photos), and far from the training data the probability overstates its evidence. The
+        probability is still reported as computed.
         """
-        verdict = cal.verdict(p_ai, self.band)
+        verdict = cal.verdict(p_ai, cal.widened_band(self.band) if novel else self.band)
         return "uncertain" if verdict == "ai" and is_small(face) else verdict
 
     # -- images --------------------------------------------------------------------------
@@ -182,14 +184,14 @@ class Classifier:
             if n_novel:
                 warnings = [*warnings, NOVEL_WARNING.format(n=n_novel)]
             for face in faces:
-                p = float(p_all[k])
+                p, unfamiliar = float(p_all[k]), bool(novel[k])
                 heat = upsample(cam_heatmap(cams[k]), crops[k].shape[:2]) if cams is not None else None
                 k += 1
                 results.append(FaceResult(
                     box=face.as_list() if face else None,
                     crop=crop_box(face, rgb.shape, self.framing).as_list(),
                     p_ai=p,
-                    verdict=self.verdict_for(p, face),
+                    verdict=self.verdict_for(p, face, unfamiliar),
                     detector_score=face.score if face else None,
                     heatmap=heat,
                 ))

@@ -34,8 +34,9 @@ st.page_link("pages/prediction.py", label="Try it on the Prediction page", icon=
 st.subheader("What the verdict means")
 v1, v2, v3 = st.columns(3)
 v1.markdown(":red-background[**AI-generated**]  \nThe model is confident the face was synthesised.")
-v2.markdown(":orange-background[**Uncertain**]  \nThe evidence is mixed, or the face is under "
-            f"{SMALL_FACE_PX} px (too small to judge): treat it as *no answer*.")
+v2.markdown(":orange-background[**Uncertain**]  \nThe evidence is mixed, the face is under "
+            f"{SMALL_FACE_PX} px (too small to judge), or it looks unlike anything the model learned from (a "
+            "wider band applies): treat it as *no answer*.")
 v3.markdown(":green-background[**Real**]  \nThe model finds no sign of generation.")
 st.markdown(state.band_sentence(card))
 if card:

@@ -207,3 +207,15 @@ def test_log_loss_is_the_textbook_cross_entropy_and_stays_finite() -> None:
     assert np.allclose(log_loss(z, y), -(y * np.log(p) + (1 - y) * np.log(1 - p)))
     extreme = log_loss(np.array([-800.0, 800.0]), np.array([1, 0]))
     assert np.all(np.isfinite(extreme)) and np.allclose(extreme, 800.0)
+
+
+def test_an_unfamiliar_face_needs_stronger_evidence_either_way(clf):
+    """The band for a face unlike the training data is wider on both sides; a plain face keeps the fitted band."""
+    assert cal.widened_band((0.6, 0.8)) == pytest.approx((0.3, 0.9))
+    lo, hi = clf.band
+    wide_lo, wide_hi = cal.widened_band(clf.band)
+    between_hi = (hi + wide_hi) / 2  # AI by the fitted band, not by the wider one
+    between_lo = (lo + wide_lo) / 2  # real by the fitted band, not by the wider one
+    assert clf.verdict_for(between_hi) == "ai" and clf.verdict_for(between_hi, novel=True) == "uncertain"
+    assert clf.verdict_for(between_lo) == "real" and clf.verdict_for(between_lo, novel=True) == "uncertain"
+    assert clf.verdict_for(wide_hi, novel=True) == "ai" and clf.verdict_for(wide_lo / 2, novel=True) == "real"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from classifier import ModelError, load_classifier
+from classifier import calibration as cal
 from classifier.novelty import NOVEL_WARNING, load_feature_model
 from classifier.training.novelty import fit_feature_model
 
@@ -59,6 +60,8 @@ def test_shipped_model_warns_on_a_blank_image_not_on_a_real_portrait(clf, portra
     assert not any(MARK in w for w in clf.predict(portrait_jpeg).warnings)
     blank = clf.predict(np.full((300, 400, 3), 128, np.uint8))
     assert any(MARK in w for w in blank.warnings), blank.warnings
+    assert blank.faces[0].verdict == cal.verdict(blank.faces[0].p_ai, cal.widened_band(clf.band)), \
+        "a flagged region is judged with the wider band"
 
 
 def test_flat_crops_count_as_unlike_the_training_photos(astronaut):
