@@ -151,12 +151,12 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
         "seconds": round(time.time() - t0, 1), "parent": {"version": parent["version"], "sha256": parent["sha256"]},
     }
     version = CARD_VERSION if config.get("held_out", True) else ALL_SOURCES_VERSION
+    network = network or f"the {parent['version']} network"
+    group, flag = ("population", " --populations") if populations else ("source", "")
     card["training"]["note"] = (
-        f"{version}: {network or 'the ' + parent['version'] + ' network'} with its head refitted on validation "
-        "features, every "
-        f"{'population' if populations else 'source'} weighted equally (python -m classifier refit-head --c {c}"
-        f"{' --populations' if populations else ''}), and the decision rule fitted on cross-fitted "
-        "logits" + ("; held-out sources never trained on" if config.get("held_out") else ""))
+        f"{version}: {network} with its head refitted on validation features, every {group} weighted equally "
+        f"(python -m classifier refit-head --c {c}{flag}), and the decision rule fitted on cross-fitted logits"
+        + ("; held-out sources never trained on" if config.get("held_out") else ""))
     card.update(version=version, calibration=rule["calibration"], threshold=rule["threshold"],
                 uncertain_band=list(rule["band"]), validation=rule["validation"], known_limits=list(KNOWN_LIMITS))
     out_dir.mkdir(parents=True, exist_ok=True)
