@@ -150,6 +150,13 @@ def cmd_refit_head(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soup(args: argparse.Namespace) -> int:
+    from .training.soup import make_soup
+
+    make_soup([Path(d) for d in args.dirs], args.mix, Path(args.out), head_refit_c=args.head_refit, data=args.data)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """(Re)write the TensorFlow Lite copy of a model folder's Keras model and record it in the card."""
     from .predictor import load_card, model_dir_default
@@ -303,6 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "two, such as celebahq_roeishc's FFHQ and CelebA-HQ halves, counts as two groups)")
     s.add_argument("--data", default=None)
     s.set_defaults(func=cmd_refit_head)
+
+    s = sub.add_parser("soup", help="mix the weights of fine-tunes of one network (WiSE-FT), then refit its rule")
+    s.add_argument("dirs", nargs="+", help="model folders, each a fine-tune of the same network")
+    s.add_argument("--mix", type=float, nargs="+", default=None,
+                   help="each network's share, in order (default: equal shares)")
+    s.add_argument("--out", required=True, help="folder to write the soup to")
+    s.add_argument("--head-refit", type=float, default=None, metavar="C",
+                   help="refit the head on validation features at inverse L2 strength C (default: keep the mixed "
+                        "head, refit only the decision rule)")
+    s.add_argument("--data", default=None)
+    s.set_defaults(func=cmd_soup)
 
     s = sub.add_parser("evaluate", help="metrics on a split; writes models/evaluation.json")
     s.add_argument("--data", default=None)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..card import CARD_FILE, read_json, write_json
 from .data import HELD_OUT_TARGETS, MAX_HELD_OUT_REAL_CALLED_AI, held_out_label
+from .soup import soup_label
 
 # Margins closer than this to the best count as a tie. About one held-out photo: a studio headshot moves its
 # family's share by 1/243 = 0.004, and one FaceChain image can move that generator's AUC by up to 1/67. A finer
@@ -60,6 +61,7 @@ def candidate_row(card: dict) -> dict:
             "head_refit_c": cfg.get("head_refit_c"),
             "head_refit_augmented": _augmented(card),
             "zoom_out": cfg.get("zoom_out") or 0.0,
+            "soup": soup_label(card),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
@@ -88,7 +90,8 @@ def run_key(row: dict) -> tuple:
     so adding a recipe option does not make older rows look like different runs."""
     return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
             row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
-            row.get("head_refit_augmented"), row.get("zoom_out") or 0.0, row.get("balanced_over"))
+            row.get("head_refit_augmented"), row.get("zoom_out") or 0.0, row.get("balanced_over"),
+            row.get("soup"))
 
 
 def same_run(a: dict, b: dict) -> bool:

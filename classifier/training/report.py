@@ -77,6 +77,7 @@ def _candidates(ev: dict) -> list[str]:
             f"| {c['arch']} | {c['input_size']} px | {Framing.from_dict(c.get('framing')).label()}"
             f"{' + mirror view' if c.get('views', 1) == 2 else ''} | {c['steps']}"
             f"{' (fine-tuned from ' + c['fine_tuned_from'] + ')' if c.get('fine_tuned_from') else ''}"
+            f"{', weights mixed: ' + c['soup'] if c.get('soup') else ''}"
             f"{' + head refit, C ' + str(c['head_refit_c']) if c.get('head_refit_c') is not None else ''}"
             f"{' (augmented crops ' + c['head_refit_augmented'] + ')' if c.get('head_refit_augmented') else ''}"
             f"{', zoom-out ' + str(c['zoom_out']) if c.get('zoom_out') else ''}"
