@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder to write the soup to")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="refit the head on validation features at inverse L2 strength C (default: keep the mixed "
-                        "head, refit only the decision rule)")
+                        "head, refit only the decision rule; optimistic if a parent's head was refitted on validation)")
     s.add_argument("--data", default=None)
     s.set_defaults(func=cmd_soup)
 

@@ -93,4 +93,8 @@ def make_soup(model_dirs: list[Path], mix: list[float] | None, out_dir: Path, he
     save_model_and_card(first, card, out_dir)
     if head_refit_c is not None:
         return refit_head(out_dir, out_dir, head_refit_c, data, network=f"a {card['training']['note']}")
+    if leaky := [c["version"] for c in cards if c["training"].get("head_refit")]:
+        # Their heads were fitted on the validation split the rule is now fitted on: its figures flatter the soup.
+        print(f"warning: the heads of {leaky} were refitted on validation; without --head-refit the decision rule "
+              "is fitted on images the mixed head has seen, so its validation figures are optimistic", flush=True)
     return recalibrate(out_dir, data=data)
