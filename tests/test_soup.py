@@ -61,3 +61,10 @@ def test_a_soup_is_a_run_of_its_own_in_the_candidates_table() -> None:
     soup["training"]["config"]["head_refit_c"] = 0.3  # as a refit would set it
     assert candidate_row(soup)["soup"] and candidate_row(parent)["soup"] is None
     assert run_key(candidate_row(soup)) != run_key(candidate_row(parent))
+
+
+def test_a_mix_that_does_not_match_the_folders_is_refused_before_loading(tmp_path) -> None:
+    from classifier.training.soup import make_soup
+
+    with pytest.raises(SystemExit, match="one per folder"):
+        make_soup([tmp_path / "a", tmp_path / "b"], [1.0], tmp_path / "out")

@@ -83,6 +83,8 @@ def make_soup(model_dirs: list[Path], mix: list[float] | None, out_dir: Path, he
 
     t0 = time.time()
     mix = list(mix) if mix is not None else [1.0] * len(model_dirs)
+    if len(mix) != len(model_dirs):  # say so before minutes of loading
+        raise SystemExit(f"--mix gives {len(mix)} shares for {len(model_dirs)} model folders: give one per folder")
     cards = [read_json(Path(d) / CARD_FILE) for d in model_dirs]
     models = [load_keras_model(Path(d), c) for d, c in zip(model_dirs, cards, strict=True)]
     first = models[0]
