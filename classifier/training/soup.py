@@ -90,8 +90,7 @@ def make_soup(model_dirs: list[Path], mix: list[float] | None, out_dir: Path, he
     first = models[0]
     first.set_weights(average_weights([m.get_weights() for m in models], mix))
     card = soup_card(cards, mix, time.time() - t0)
-    card["training"]["note"] = "soup of " + " and ".join(
-        f"{p['share']:g} x {p['version']} ({str(p['sha256'])[:8]})" for p in card["training"]["soup"]["parents"])
+    card["training"]["note"] = f"soup of {soup_label(card)} (shares and the parents' model checksums)"
     save_model_and_card(first, card, out_dir)
     if head_refit_c is not None:
         return refit_head(out_dir, out_dir, head_refit_c, data, network=f"a {card['training']['note']}")
