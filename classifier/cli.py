@@ -116,7 +116,8 @@ def train_config(args: argparse.Namespace):
              "learning_rate": args.lr, "warmup_steps": args.warmup,
              "init_from": str(Path(args.init_from).resolve()) if args.init_from else None,
              "sim_focus": tuple(args.sim_focus) if args.sim_focus else None, "views": args.views,
-             "degrade": args.degrade, "head_refit_c": args.head_refit, "zoom_out": args.zoom_out}
+             "degrade": args.degrade, "head_refit_c": args.head_refit, "zoom_out": args.zoom_out,
+             "cutmix": args.cutmix}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -287,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reconstruct every real training photo of these populations with each auto-encoder")
     s.add_argument("--zoom-out", type=float, default=None, metavar="P",
                    help="zoom a training view out to a 30-72 px face with probability P (default 0: off)")
+    s.add_argument("--cutmix", type=float, default=None, metavar="P",
+                   help="give a training view a patch of another source's view with probability P, its label "
+                        "mixed by area (default 0: off)")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

@@ -170,3 +170,34 @@ def test_augmentation_without_zoom_out_draws_the_same_views_as_before() -> None:
     b = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(p_zoom_out=0.0), framing)
     c = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(p_zoom_out=1.0), framing)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_train_command_line_passes_the_cutmix_share() -> None:
+    assert cfg().cutmix == 0.0
+    assert cfg("--cutmix", "0.5").cutmix == 0.5
+
+
+def test_cutmix_labels_follow_the_pasted_area_and_partners_come_from_other_sources() -> None:
+    from classifier.training.augment import cutmix
+
+    x = np.zeros((6, 16, 16, 3), np.uint8)
+    x[3:] = 255  # the AI views are white, so a view's white share is the AI share of its pixels
+    y = np.array([0, 0, 0, 1, 1, 1])
+    groups = np.array(["a", "a", "b", "c", "c", "d"])
+    for seed in range(10):
+        mixed, labels = cutmix(x, y, groups, 1.0, np.random.default_rng(seed))
+        assert labels.dtype == np.float32 and mixed.shape == x.shape
+        np.testing.assert_allclose(labels, (mixed == 255).mean(axis=(1, 2, 3)), atol=1e-6)
+        assert all(0.1 <= (mixed[i] != x[i]).mean() <= 0.65 for i in (0, 1) if labels[i] > 0)
+    assert np.array_equal(x[:, 0, 0], np.where(y[:, None] == 1, 255, 0).repeat(3, 1)), "the input is not modified"
+
+
+def test_cutmix_leaves_views_alone_when_off_or_when_every_view_shares_a_source() -> None:
+    from classifier.training.augment import cutmix
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    y = np.array([0, 1, 0, 1])
+    for groups, p in ((np.array(["a", "b", "c", "d"]), 0.0), (np.array(["s"] * 4), 1.0)):
+        mixed, labels = cutmix(x, y, groups, p, np.random.default_rng(1))
+        assert np.array_equal(mixed, x) and np.array_equal(labels, y.astype(np.float32))

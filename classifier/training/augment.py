@@ -200,6 +200,34 @@ def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(enc, cv2.IMREAD_COLOR)[:, :, ::-1]
 
 
+def cutmix(x: np.ndarray, y: np.ndarray, groups: np.ndarray, p: float,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """CutMix across sources: with probability ``p`` a view gets a rectangle from another source's view in
+    the same batch, and its label becomes the area-weighted mix of the two (Yun et al., ICCV 2019).
+
+    Why: an FFHQ photo and a StyleGAN face share framing, alignment and polish, so whole-image cues cannot
+    tell them apart; a label that follows the pasted *area* rewards evidence that is local (pixel and
+    texture traces) and sums over the picture. Partners come from other sources so that a source's style
+    is never the answer, and same-class pairs keep their label, so a seam is no evidence either way.
+    Returns new arrays (float32 labels); a view without a partner from another source is left as it was.
+    """
+    x, y = x.copy(), y.astype(np.float32).copy()
+    src_x, src_y = x.copy(), y.copy()
+    n, h, w = x.shape[:3]
+    for i in range(n):
+        others = np.flatnonzero(groups != groups[i])
+        if not len(others) or rng.random() >= p:
+            continue
+        j = int(rng.choice(others))
+        share = rng.uniform(0.15, 0.6)  # of the area, so the host always keeps most of its evidence
+        ch, cw = max(1, round(h * np.sqrt(share))), max(1, round(w * np.sqrt(share)))
+        top, left = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
+        x[i, top : top + ch, left : left + cw] = src_x[j, top : top + ch, left : left + cw]
+        a = ch * cw / (h * w)
+        y[i] = (1 - a) * src_y[i] + a * src_y[j]
+    return x, y
+
+
 def augment(
     rgb: np.ndarray,
     face: Box | None,

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import calibration as cal
 from ..faces import Framing
-from .augment import AugmentConfig, augment, is_gray
+from .augment import AugmentConfig, augment, cutmix, is_gray
 from .data import (
     HELD_OUT_SOURCES,
     Record,
@@ -112,6 +112,9 @@ class TrainConfig:
     head_refit_c: float | None = None
     # How often a training view is zoomed out to a small face (AugmentConfig.p_zoom_out); 0 = off.
     zoom_out: float = 0.0
+    # How often a training view gets a patch of another source's view, its label mixed by area
+    # (augment.cutmix); 0 = off.
+    cutmix: float = 0.0
 
     def augmentation(self) -> AugmentConfig:
         return dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out)
@@ -159,8 +162,10 @@ def _p_gray(cfg: TrainConfig, label: int, already_gray: bool) -> float:
     return cfg.p_gray_ai if label == 1 else (0.0 if already_gray else cfg.p_gray_real)
 
 
-def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
+def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str] | None = None):
     import keras
+
+    group_of = np.asarray(groups if groups is not None else ["all"] * len(y))
 
     aug_cfg = cfg.augmentation()
     framing = cfg.framing()
@@ -183,7 +188,10 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig):
             for i in idx:
                 xs.append(augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg,
                                       framing))
-            return np.stack(xs).astype(np.float32), y[idx].astype(np.float32)
+            x_b, y_b = np.stack(xs), y[idx].astype(np.float32)
+            if cfg.cutmix:
+                x_b, y_b = cutmix(x_b, y_b, group_of[idx], cfg.cutmix, rng)
+            return x_b.astype(np.float32), y_b
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
@@ -390,7 +398,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
             keras.metrics.AUC(from_logits=True, name="auc"),
         ],
     )
-    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_groups), cfg)
+    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_groups), cfg, tr_groups)
     reweighting = None
     if cfg.reweight_power is not None:
         reweighting = _SourceReweighting(batches, tr_images, tr_boxes, y_tr, gray, tr_groups, cfg)
