@@ -117,7 +117,7 @@ def train_config(args: argparse.Namespace):
              "init_from": str(Path(args.init_from).resolve()) if args.init_from else None,
              "sim_focus": tuple(args.sim_focus) if args.sim_focus else None, "views": args.views,
              "degrade": args.degrade, "head_refit_c": args.head_refit, "zoom_out": args.zoom_out,
-             "cutmix": args.cutmix}
+             "cutmix": args.cutmix, "cutmix_same_label": True if args.cutmix_same_label else None}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -291,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cutmix", type=float, default=None, metavar="P",
                    help="give a training view a patch of another source's view with probability P, its label "
                         "mixed by area (default 0: off)")
+    s.add_argument("--cutmix-same-label", action="store_true",
+                   help="cutmix partners of the view's own label only: labels stay exact, sources' styles mix")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

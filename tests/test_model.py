@@ -201,3 +201,16 @@ def test_cutmix_leaves_views_alone_when_off_or_when_every_view_shares_a_source()
     for groups, p in ((np.array(["a", "b", "c", "d"]), 0.0), (np.array(["s"] * 4), 1.0)):
         mixed, labels = cutmix(x, y, groups, p, np.random.default_rng(1))
         assert np.array_equal(mixed, x) and np.array_equal(labels, y.astype(np.float32))
+
+
+def test_same_label_cutmix_mixes_sources_but_never_labels() -> None:
+    from classifier.training.augment import cutmix
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+    mixed, labels = cutmix(x, y, groups, 1.0, np.random.default_rng(0), same_label=True)
+    assert np.array_equal(labels, y.astype(np.float32))
+    assert all(not np.array_equal(mixed[i], x[i]) for i in range(8)), "every view found a partner"
+    assert cfg("--cutmix", "0.5", "--cutmix-same-label").cutmix_same_label

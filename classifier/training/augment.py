@@ -200,8 +200,8 @@ def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(enc, cv2.IMREAD_COLOR)[:, :, ::-1]
 
 
-def cutmix(x: np.ndarray, y: np.ndarray, groups: np.ndarray, p: float,
-           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def cutmix(x: np.ndarray, y: np.ndarray, groups: np.ndarray, p: float, rng: np.random.Generator,
+           same_label: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """CutMix across sources: with probability ``p`` a view gets a rectangle from another source's view in
     the same batch, and its label becomes the area-weighted mix of the two (Yun et al., ICCV 2019).
 
@@ -209,13 +209,14 @@ def cutmix(x: np.ndarray, y: np.ndarray, groups: np.ndarray, p: float,
     tell them apart; a label that follows the pasted *area* rewards evidence that is local (pixel and
     texture traces) and sums over the picture. Partners come from other sources so that a source's style
     is never the answer, and same-class pairs keep their label, so a seam is no evidence either way.
-    Returns new arrays (float32 labels); a view without a partner from another source is left as it was.
+    ``same_label`` takes partners of the view's own label only: every label stays exact and only the
+    sources' styles are mixed. Returns new arrays (float32 labels); a view without a partner is left as it was.
     """
     x, y = x.copy(), y.astype(np.float32).copy()
     src_x, src_y = x.copy(), y.copy()
     n, h, w = x.shape[:3]
     for i in range(n):
-        others = np.flatnonzero(groups != groups[i])
+        others = np.flatnonzero((groups != groups[i]) & ((src_y == src_y[i]) if same_label else True))
         if not len(others) or rng.random() >= p:
             continue
         j = int(rng.choice(others))

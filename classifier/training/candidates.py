@@ -61,12 +61,19 @@ def candidate_row(card: dict) -> dict:
             "head_refit_c": cfg.get("head_refit_c"),
             "head_refit_augmented": _augmented(card),
             "zoom_out": cfg.get("zoom_out") or 0.0,
-            "cutmix": cfg.get("cutmix") or 0.0,
+            "cutmix": _cutmix(cfg),
             "soup": soup_label(card),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
             "retrain_of": (held.get("model") or {}).get("train_seconds")}
+
+
+def _cutmix(cfg: dict) -> str | None:
+    """How training used CutMix, e.g. ``0.5`` or ``0.5, same label``; None if it did not."""
+    if not cfg.get("cutmix"):
+        return None
+    return f"{cfg['cutmix']}{', same label' if cfg.get('cutmix_same_label') else ''}"
 
 
 def _augmented(card: dict) -> str | None:

@@ -115,6 +115,8 @@ class TrainConfig:
     # How often a training view gets a patch of another source's view, its label mixed by area
     # (augment.cutmix); 0 = off.
     cutmix: float = 0.0
+    # Partners of the same label only (labels stay exact, only sources' styles mix).
+    cutmix_same_label: bool = False
 
     def augmentation(self) -> AugmentConfig:
         return dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out)
@@ -190,7 +192,7 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str
                                       framing))
             x_b, y_b = np.stack(xs), y[idx].astype(np.float32)
             if cfg.cutmix:
-                x_b, y_b = cutmix(x_b, y_b, group_of[idx], cfg.cutmix, rng)
+                x_b, y_b = cutmix(x_b, y_b, group_of[idx], cfg.cutmix, rng, cfg.cutmix_same_label)
             return x_b.astype(np.float32), y_b
 
         def on_epoch_end(self) -> None:
