@@ -191,6 +191,15 @@ def test_cutmix_labels_follow_the_pasted_area_and_partners_come_from_other_sourc
         assert all(0.1 <= (mixed[i] != x[i]).mean() <= 0.65 for i in (0, 1) if labels[i] > 0)
     assert np.array_equal(x[:, 0, 0], np.where(y[:, None] == 1, 255, 0).repeat(3, 1)), "the input is not modified"
 
+    # Every view a value of its own: a pasted pixel shows which view it came from, never one of the same source.
+    marked = np.arange(1, 7, dtype=np.uint8)[:, None, None, None] * np.ones((1, 16, 16, 3), np.uint8)
+    for seed in range(10):
+        mixed, _ = cutmix(marked, y, groups, 1.0, np.random.default_rng(seed))
+        for i in range(6):
+            donors = set(np.unique(mixed[i]).tolist()) - {i + 1}
+            assert len(donors) == 1, "each view got one patch"
+            assert groups[donors.pop() - 1] != groups[i]
+
 
 def test_cutmix_leaves_views_alone_when_off_or_when_every_view_shares_a_source() -> None:
     from classifier.training.augment import cutmix

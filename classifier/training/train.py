@@ -164,10 +164,10 @@ def _p_gray(cfg: TrainConfig, label: int, already_gray: bool) -> float:
     return cfg.p_gray_ai if label == 1 else (0.0 if already_gray else cfg.p_gray_real)
 
 
-def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str] | None = None):
+def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str]):
     import keras
 
-    group_of = np.asarray(groups if groups is not None else ["all"] * len(y))
+    group_of = np.asarray(groups)  # each image's sampling group: CutMix partners come from another one
 
     aug_cfg = cfg.augmentation()
     framing = cfg.framing()
