@@ -212,21 +212,20 @@ def cutmix(x: np.ndarray, y: np.ndarray, groups: np.ndarray, p: float, rng: np.r
     ``same_label`` takes partners of the view's own label only: every label stays exact and only the
     sources' styles are mixed. Returns new arrays (float32 labels); a view without a partner is left as it was.
     """
-    x, y = x.copy(), y.astype(np.float32).copy()
-    src_x, src_y = x.copy(), y.copy()
+    out_x, out_y = x.copy(), y.astype(np.float32)  # the inputs stay the patches' source
     n, h, w = x.shape[:3]
     for i in range(n):
-        others = np.flatnonzero((groups != groups[i]) & ((src_y == src_y[i]) if same_label else True))
+        others = np.flatnonzero((groups != groups[i]) & ((y == y[i]) if same_label else True))
         if not len(others) or rng.random() >= p:
             continue
         j = int(rng.choice(others))
         share = rng.uniform(0.15, 0.6)  # of the area, so the host always keeps most of its evidence
         ch, cw = max(1, round(h * np.sqrt(share))), max(1, round(w * np.sqrt(share)))
         top, left = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
-        x[i, top : top + ch, left : left + cw] = src_x[j, top : top + ch, left : left + cw]
+        out_x[i, top : top + ch, left : left + cw] = x[j, top : top + ch, left : left + cw]
         a = ch * cw / (h * w)
-        y[i] = (1 - a) * src_y[i] + a * src_y[j]
-    return x, y
+        out_y[i] = (1 - a) * y[i] + a * y[j]
+    return out_x, out_y
 
 
 def augment(
