@@ -117,7 +117,8 @@ def train_config(args: argparse.Namespace):
              "init_from": str(Path(args.init_from).resolve()) if args.init_from else None,
              "sim_focus": tuple(args.sim_focus) if args.sim_focus else None, "views": args.views,
              "degrade": args.degrade, "head_refit_c": args.head_refit, "zoom_out": args.zoom_out,
-             "cutmix": args.cutmix, "cutmix_same_label": True if args.cutmix_same_label else None}
+             "cutmix": args.cutmix, "cutmix_same_label": True if args.cutmix_same_label else None,
+             "mixstyle": args.mixstyle}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -293,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "mixed by area (default 0: off)")
     s.add_argument("--cutmix-same-label", action="store_true",
                    help="cutmix partners of the view's own label only: labels stay exact, sources' styles mix")
+    s.add_argument("--mixstyle", type=float, default=None, metavar="P",
+                   help="mix early feature statistics across the views of a batch with probability P "
+                        "(MixStyle; default 0: off)")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

@@ -223,3 +223,90 @@ def test_same_label_cutmix_mixes_sources_but_never_labels() -> None:
     assert np.array_equal(labels, y.astype(np.float32))
     assert all(not np.array_equal(mixed[i], x[i]) for i in range(8)), "every view found a partner"
     assert cfg("--cutmix", "0.5", "--cutmix-same-label").cutmix_same_label
+
+
+def test_train_command_line_passes_the_mixstyle_share() -> None:
+    assert cfg().mixstyle == 0.0
+    assert cfg("--mixstyle", "0.5").mixstyle == 0.5
+
+
+def _views_with_their_own_style(n: int = 6) -> np.ndarray:
+    """Feature maps whose views differ in per-channel mean and spread, as styles do."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(n, 5, 5, 3))
+    return (base * np.arange(1, n + 1)[:, None, None, None] + 10 * np.arange(n)[:, None, None, None]).astype("float32")
+
+
+def _is_mix(out: tuple, own: tuple, other: tuple) -> bool:
+    """Whether statistics ``out`` = (mean, std) per channel are lam * ``own`` + (1 - lam) * ``other``, one lam."""
+    lam = (out[0] - other[0]) / (own[0] - other[0]) if own is not other else np.ones(len(out[0]))
+    return bool(np.allclose(lam, lam[0], atol=1e-3) and -1e-3 <= lam[0] <= 1 + 1e-3
+                and np.allclose(out[1], lam[0] * own[1] + (1 - lam[0]) * other[1], rtol=1e-3, atol=1e-3))
+
+
+def _normalised(v: np.ndarray) -> np.ndarray:
+    return (v - v.mean(axis=(0, 1))) / v.std(axis=(0, 1))
+
+
+def test_mixstyle_moves_each_views_statistics_towards_another_views_and_keeps_its_content() -> None:
+    from classifier.training.mixstyle import MixStyle
+
+    x = _views_with_their_own_style()
+    stats = [(v.mean(axis=(0, 1)), v.std(axis=(0, 1))) for v in x]
+    out = MixStyle(1.0, seed=3)(x, training=True).numpy()
+    assert not np.allclose(out.mean(axis=(1, 2)), x.mean(axis=(1, 2)), atol=1e-2), "with p = 1 the statistics change"
+    for i, v in enumerate(out):
+        got = (v.mean(axis=(0, 1)), v.std(axis=(0, 1)))
+        assert any(_is_mix(got, stats[i], other) for other in stats), f"view {i}: not a mix of two views' statistics"
+        np.testing.assert_allclose(_normalised(v), _normalised(x[i]), atol=1e-3)  # the content is the view's own
+
+
+def test_mixstyle_is_the_identity_at_inference_or_when_off() -> None:
+    from classifier.training.mixstyle import MixStyle
+
+    x = _views_with_their_own_style()
+    np.testing.assert_array_equal(MixStyle(1.0, seed=0)(x, training=False).numpy(), x)
+    np.testing.assert_array_equal(MixStyle(0.0, seed=0)(x, training=True).numpy(), x)
+
+
+def test_the_saved_network_drops_the_mixstyle_layers_and_scores_the_same() -> None:
+    from classifier.training.mixstyle import MIXSTYLE_AFTER, MixStyle, style_mixer
+    from classifier.training.model import make_model
+    from classifier.training.train import TrainConfig, without_training_layers
+
+    keras.utils.set_random_seed(0)
+    mixed = make_model(64, style_mixer=style_mixer(1.0, seed=0))
+    assert sorted(layer.name for layer in mixed.layers if isinstance(layer, MixStyle)) == sorted(
+        f"{b}_mixstyle" for b in MIXSTYLE_AFTER)
+    plain = without_training_layers(mixed, TrainConfig(input_size=64, mixstyle=1.0))
+    assert not any(isinstance(layer, MixStyle) for layer in plain.layers)
+    x = np.random.default_rng(1).uniform(0, 255, (3, 64, 64, 3)).astype("float32")
+    np.testing.assert_array_equal(plain(x, training=False).numpy(), mixed(x, training=False).numpy())
+    assert not np.allclose(mixed(x, training=True).numpy(), mixed(x, training=False).numpy())
+    assert without_training_layers(plain, TrainConfig(input_size=64)) is plain
+
+
+def test_copying_weights_by_name_refuses_a_graph_with_other_layers() -> None:
+    from classifier.training.mixstyle import copy_weights_by_name
+    from classifier.training.model import make_model
+
+    with pytest.raises(ValueError, match="without a partner"):
+        copy_weights_by_name(make_model(64), make_small_cnn(64, width=4))
+
+
+def test_a_fine_tune_at_another_input_size_or_with_mixstyle_starts_from_the_parents_weights(tmp_path) -> None:
+    from classifier.card import MODEL_FILE
+    from classifier.training.mixstyle import MixStyle
+    from classifier.training.model import make_model
+    from classifier.training.train import TrainConfig, make_network
+
+    keras.utils.set_random_seed(0)
+    parent = make_model(64)
+    parent.save(tmp_path / MODEL_FILE)
+    for size, mix in ((96, 0.0), (64, 0.5)):
+        child = make_network(TrainConfig(init_from=str(tmp_path), input_size=size, freeze_through=None, mixstyle=mix))
+        assert child.input_shape[1] == size
+        assert any(isinstance(layer, MixStyle) for layer in child.layers) == bool(mix)
+        for layer in parent.layers:
+            for a, b in zip(layer.get_weights(), child.get_layer(layer.name).get_weights(), strict=True):
+                np.testing.assert_array_equal(a, b, err_msg=layer.name)

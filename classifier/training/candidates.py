@@ -62,6 +62,7 @@ def candidate_row(card: dict) -> dict:
             "head_refit_augmented": _augmented(card),
             "zoom_out": cfg.get("zoom_out") or 0.0,
             "cutmix": _cutmix(cfg),
+            "mixstyle": cfg.get("mixstyle") or 0.0,
             "soup": soup_label(card),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
@@ -99,7 +100,7 @@ def run_key(row: dict) -> tuple:
     return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
             row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
             row.get("head_refit_augmented"), row.get("zoom_out") or 0.0, row.get("balanced_over"),
-            row.get("soup"), row.get("cutmix") or 0.0)
+            row.get("soup"), row.get("cutmix") or 0.0, row.get("mixstyle") or 0.0)
 
 
 def same_run(a: dict, b: dict) -> bool:

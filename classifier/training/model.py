@@ -11,6 +11,8 @@ Both take RGB pixels in [0, 255] and normalise inside the graph, so every caller
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 from keras import layers
 
@@ -55,8 +57,11 @@ def _depthwise_bn(x, stride: int, name: str):
     return layers.ReLU(6.0, name=f"{name}_relu")(x)
 
 
-def mobilenet_v2_features(inputs):
-    """torchvision's ``mobilenet_v2().features`` as Keras layers; returns the 1280-d map."""
+def mobilenet_v2_features(inputs, style_mixer: Callable | None = None):
+    """torchvision's ``mobilenet_v2().features`` as Keras layers; returns the 1280-d map.
+
+    ``style_mixer(x, name)``, if given, is called after each block with the name of the block's last layer
+    and returns what the next block reads (``mixstyle.style_mixer``: training-time layers, no weights)."""
     x = _normalise(inputs)
     x = _conv_bn(x, 32, 3, 2, "stem_conv", "stem_bn", relu=True)
     channels = 32
@@ -69,6 +74,8 @@ def mobilenet_v2_features(inputs):
         h = _conv_bn(h, c, 1, 1, f"{p}_project", f"{p}_project_bn", relu=False)
         if s == 1 and channels == c:
             h = layers.Add(name=f"{p}_add")([x, h])
+        if style_mixer is not None:
+            h = style_mixer(h, f"{p}_add" if s == 1 and channels == c else f"{p}_project_bn")
         x, channels = h, c
     x = layers.Conv2D(1280, 1, use_bias=False, name="head_conv")(x)
     x = layers.BatchNormalization(epsilon=BN_EPS, momentum=0.9, name="head_bn")(x)
@@ -83,10 +90,11 @@ def make_imagenet_classifier(input_size: int = 224) -> keras.Model:
     return keras.Model(inputs, outputs, name="mobilenet_v2_imagenet")
 
 
-def make_model(input_size: int = 224, dropout: float = 0.2) -> keras.Model:
-    """MobileNetV2 features + a single logit (AI-generated vs real)."""
+def make_model(input_size: int = 224, dropout: float = 0.2, style_mixer: Callable | None = None) -> keras.Model:
+    """MobileNetV2 features + a single logit (AI-generated vs real); ``style_mixer``: see
+    ``mobilenet_v2_features``."""
     inputs = keras.Input((input_size, input_size, 3), name="pixels")
-    x = layers.GlobalAveragePooling2D(name="pool")(mobilenet_v2_features(inputs))
+    x = layers.GlobalAveragePooling2D(name="pool")(mobilenet_v2_features(inputs, style_mixer))
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(1, name="logit")(x)
     return keras.Model(inputs, outputs, name="ai_vs_real_mobilenetv2")

@@ -117,6 +117,8 @@ class TrainConfig:
     cutmix: float = 0.0
     # Partners of the same label only (labels stay exact, only sources' styles mix).
     cutmix_same_label: bool = False
+    # MixStyle (mixstyle.py): how often a batch's early feature statistics are mixed across views; 0 = off.
+    mixstyle: float = 0.0
 
     def augmentation(self) -> AugmentConfig:
         return dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out)
@@ -130,14 +132,24 @@ class TrainConfig:
 
 
 def make_network(cfg: TrainConfig):
+    from .mixstyle import copy_weights_by_name, style_mixer
     from .model import freeze_through, load_imagenet_weights, make_model, make_small_cnn
 
+    if cfg.mixstyle and cfg.arch != "mobilenetv2":
+        raise ValueError("MixStyle is placed by MobileNetV2's block names; train it with --arch mobilenetv2")
+    mixer = style_mixer(cfg.mixstyle, cfg.seed) if cfg.mixstyle else None
     if cfg.init_from:
         import keras
 
         from ..card import MODEL_FILE
 
         model = keras.saving.load_model(Path(cfg.init_from) / MODEL_FILE, compile=False, safe_mode=True)
+        if mixer is not None or model.input_shape[1] != cfg.input_size:
+            # The same weights in a graph with the MixStyle layers or another input size (the network is
+            # fully convolutional up to its global pooling, so its weights fit any size).
+            rebuilt = make_model(cfg.input_size, style_mixer=mixer)
+            copy_weights_by_name(model, rebuilt)
+            model = rebuilt
         print(f"fine-tuning the model in {cfg.init_from}", flush=True)
         if cfg.freeze_through:
             print(f"froze the first {freeze_through(model, cfg.freeze_through)} layers", flush=True)
@@ -146,12 +158,25 @@ def make_network(cfg: TrainConfig):
         return make_small_cnn(cfg.input_size)
     from .backbone import default_checkpoint_path, keras_weights_from_torch, read_legacy_torch_state_dict
 
-    model = make_model(cfg.input_size)
+    model = make_model(cfg.input_size, style_mixer=mixer)
     n = load_imagenet_weights(model, keras_weights_from_torch(read_legacy_torch_state_dict(default_checkpoint_path())))
     print(f"loaded ImageNet weights into {n} layers", flush=True)
     if cfg.freeze_through:
         print(f"froze the first {freeze_through(model, cfg.freeze_through)} layers", flush=True)
     return model
+
+
+def without_training_layers(model, cfg: TrainConfig):
+    """The network to save: with MixStyle, the same weights in the plain graph (the layers are the identity
+    at inference, so the outputs are the same); otherwise ``model`` itself."""
+    if not cfg.mixstyle:
+        return model
+    from .mixstyle import copy_weights_by_name
+    from .model import make_model
+
+    plain = make_model(cfg.input_size)
+    copy_weights_by_name(model, plain)
+    return plain
 
 
 def sim_fake_groups(n: int, n_focus: int) -> list[str]:
@@ -413,6 +438,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         verbose=2,
         callbacks=callbacks,
     )
+    model = without_training_layers(model, cfg)
 
     rule = decision_rule(logits_of(model, x_va, views=cfg.views), y_va, cfg.groups(val_recs))
     card = build_card(
