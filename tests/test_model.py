@@ -287,8 +287,7 @@ def test_the_saved_network_drops_the_mixstyle_layers_and_scores_the_same() -> No
 
 
 def test_copying_weights_by_name_refuses_a_graph_with_other_layers() -> None:
-    from classifier.training.mixstyle import copy_weights_by_name
-    from classifier.training.model import make_model
+    from classifier.training.model import copy_weights_by_name, make_model
 
     with pytest.raises(ValueError, match="without a partner"):
         copy_weights_by_name(make_model(64), make_small_cnn(64, width=4))

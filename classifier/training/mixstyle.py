@@ -60,17 +60,3 @@ def style_mixer(p: float, seed: int | None = None) -> Callable:
 
     return mix
 
-
-def copy_weights_by_name(src: keras.Model, dst: keras.Model) -> int:
-    """Copy every weighted layer of ``src`` into the layer of the same name in ``dst``; return how many.
-
-    Raises if a weighted layer of either model has no partner, so a renamed layer cannot be left at its
-    initial values without anyone noticing."""
-    by_name = {layer.name: layer for layer in src.layers if layer.weights}
-    targets = [layer for layer in dst.layers if layer.weights]
-    missing = sorted({layer.name for layer in targets} ^ set(by_name))
-    if missing:
-        raise ValueError(f"layers without a partner: {missing[:5]}")
-    for layer in targets:
-        layer.set_weights(by_name[layer.name].get_weights())
-    return len(targets)

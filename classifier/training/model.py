@@ -147,3 +147,16 @@ def load_imagenet_weights(model: keras.Model, weights: dict) -> int:
             layer.set_weights(weights[layer.name])
             n += 1
     return n
+
+
+def copy_weights_by_name(src: keras.Model, dst: keras.Model) -> int:
+    """Copy every weighted layer of ``src`` into the layer of the same name in ``dst`` (a graph rebuilt with
+    training-time layers or at another input size); return how many.
+
+    Raises if a weighted layer of either model has no partner, so a renamed layer cannot be left at its
+    initial values without anyone noticing."""
+    weights = {layer.name: layer.get_weights() for layer in src.layers if layer.weights}
+    missing = sorted({layer.name for layer in dst.layers if layer.weights} ^ set(weights))
+    if missing:
+        raise ValueError(f"layers without a partner: {missing[:5]}")
+    return load_imagenet_weights(dst, weights)

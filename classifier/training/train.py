@@ -132,8 +132,8 @@ class TrainConfig:
 
 
 def make_network(cfg: TrainConfig):
-    from .mixstyle import copy_weights_by_name, style_mixer
-    from .model import freeze_through, load_imagenet_weights, make_model, make_small_cnn
+    from .mixstyle import style_mixer
+    from .model import copy_weights_by_name, freeze_through, load_imagenet_weights, make_model, make_small_cnn
 
     if cfg.mixstyle and cfg.arch != "mobilenetv2":
         raise ValueError("MixStyle is placed by MobileNetV2's block names; train it with --arch mobilenetv2")
@@ -171,8 +171,7 @@ def without_training_layers(model, cfg: TrainConfig):
     at inference, so the outputs are the same); otherwise ``model`` itself."""
     if not cfg.mixstyle:
         return model
-    from .mixstyle import copy_weights_by_name
-    from .model import make_model
+    from .model import copy_weights_by_name, make_model
 
     plain = make_model(cfg.input_size)
     copy_weights_by_name(model, plain)
