@@ -118,7 +118,8 @@ def train_config(args: argparse.Namespace):
              "sim_focus": tuple(args.sim_focus) if args.sim_focus else None, "views": args.views,
              "degrade": args.degrade, "head_refit_c": args.head_refit, "zoom_out": args.zoom_out,
              "cutmix": args.cutmix, "cutmix_same_label": True if args.cutmix_same_label else None,
-             "mixstyle": args.mixstyle}
+             "mixstyle": args.mixstyle,
+             "frame_ai": args.frame[0] if args.frame else None, "frame_real": args.frame[1] if args.frame else None}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -297,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mixstyle", type=float, default=None, metavar="P",
                    help="mix early feature statistics across the views of a batch with probability P "
                         "(MixStyle; default 0: off)")
+    s.add_argument("--frame", type=float, nargs=2, default=None, metavar=("P_AI", "P_REAL"),
+                   help="give an AI / a real training image a flat frame, letterbox bars or a canvas with these "
+                        "probabilities (flat edges are nearly all real in the data; default 0 0: off)")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

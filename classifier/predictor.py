@@ -19,7 +19,7 @@ from . import calibration as cal
 from .card import CARD_FILE, read_json, sha256_of
 from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
-from .faces import Box, Framing, crop_box, detect_faces, model_input
+from .faces import Box, Framing, content_box, crop_box, detect_faces, model_input
 from .images import ImageSource, load_image
 from .limits import MAX_FACES, SMALL_FACE_PX
 from .lite import LiteNetwork
@@ -189,7 +189,7 @@ class Classifier:
                 k += 1
                 results.append(FaceResult(
                     box=face.as_list() if face else None,
-                    crop=crop_box(face, rgb.shape, self.framing).as_list(),
+                    crop=crop_box(face, rgb.shape, self.framing, content_box(rgb)).as_list(),
                     p_ai=p,
                     verdict=self.verdict_for(p, face, unfamiliar),
                     detector_score=face.score if face else None,

@@ -211,15 +211,16 @@ def test_a_retrain_on_every_source_ships_only_the_winners_recipe():
 
 
 def test_a_row_recorded_before_an_option_existed_is_still_the_same_run():
-    """Adding a recipe option (here zoom_out, cutmix and mixstyle) must not make the shipped model's recorded
+    """Adding a recipe option (here zoom_out, cutmix, mixstyle and frame) must not make the shipped model's recorded
     row look foreign."""
     row = candidates.candidate_row(_card(200, 0.9))
-    old = {k: v for k, v in row.items() if k not in ("zoom_out", "cutmix", "mixstyle")}
+    old = {k: v for k, v in row.items() if k not in ("zoom_out", "cutmix", "mixstyle", "frame")}
     assert candidates.same_run(row, old)
     assert candidates.shipped_is_the_winner(row, [candidates.candidate_row(_card(100, 0.8)), old])
     assert not candidates.same_run(row, {**old, "zoom_out": 0.25})
     assert not candidates.same_run(row, {**old, "cutmix": 0.5})
     assert not candidates.same_run(row, {**old, "mixstyle": 0.5})
+    assert not candidates.same_run(row, {**old, "frame": "0.35 / 0.1"})
     assert not candidates.same_run(row, {**old, "val_roc_auc": 0.5})
 
 

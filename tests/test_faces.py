@@ -220,3 +220,53 @@ def test_detector_does_not_leak(astronaut):
         detect_faces(img)
     grown = (psutil.Process().memory_info().rss - before) / 2**20
     assert grown < 6, f"RSS grew {grown:.1f} MB over 1,000 detections"
+
+
+def _photo(h: int = 240, w: int = 200) -> np.ndarray:
+    return np.random.default_rng(0).integers(30, 220, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (0, 0, 0), (120, 40, 200)])
+def test_content_box_finds_the_picture_inside_a_frame_bars_or_a_page(colour):
+    from classifier.faces import content_box
+    from classifier.training.augment import framed, on_canvas
+
+    x = _photo()
+    assert content_box(x) == Box(0, 0, 200, 240)
+    assert content_box(framed(x, 9, 9, 9, 9, colour)) == Box(9, 9, 200, 240)
+    assert content_box(framed(x, 30, 30, 0, 0, colour)) == Box(0, 30, 200, 240)  # letterbox
+    assert content_box(framed(x, 0, 0, 25, 25, colour)) == Box(25, 0, 200, 240)  # pillarbox
+    page, (x0, y0) = on_canvas(x, 0.7, colour, at=(0.2, 0.9))
+    assert content_box(page) == Box(x0, y0, 140, 168)
+
+
+def test_content_box_keeps_a_backdrop_on_one_side_and_tiny_images():
+    from classifier.faces import content_box
+
+    x = _photo()
+    x[:60] = 255  # a white backdrop above the head: one side only, not a frame
+    assert content_box(x) == Box(0, 0, 200, 240)
+    x[-3:] = 0  # flat, but another colour than the top: still not one frame
+    assert content_box(x) == Box(0, 0, 200, 240)
+    backdrop = np.full((240, 200, 3), 255, np.uint8)  # a white studio backdrop on both sides of a head
+    cv2.ellipse(backdrop, (100, 120), (70, 100), 0, 0, 360, (90, 60, 50), -1)
+    assert content_box(backdrop) == Box(0, 0, 200, 240), "a silhouette is not the straight edge of a frame"
+    assert content_box(np.zeros((20, 20, 3), np.uint8)) == Box(0, 0, 20, 20)
+    assert content_box(np.full((100, 100, 3), 255, np.uint8)) == Box(0, 0, 100, 100), "all frame: keep the image"
+
+
+def test_a_frame_does_not_change_what_the_network_sees():
+    """The crop stays inside the picture, so a framed photo gives the network the very same pixels."""
+    from classifier.training.augment import framed
+
+    x, face, framing = _photo(256, 256), Box(90, 80, 70, 90), Framing(2.6, 256)
+    plain = model_input(x, face, 256, framing)
+    moved = Box(face.x + 12, face.y + 12, face.w, face.h)
+    assert np.array_equal(model_input(framed(x, 12, 12, 12, 12, (255, 255, 255)), moved, 256, framing), plain)
+    assert crop_box(moved, (280, 280), framing, Box(12, 12, 256, 256)) == Box(12, 12, 256, 256)
+    assert crop_box(None, (300, 300), framing, Box(20, 10, 260, 270)) == Box(20, 15, 260, 260)
+    # A picture smaller than the window keeps the whole-image square: never enlarge a crop because of a frame.
+    assert crop_box(None, (280, 300), framing, Box(20, 10, 200, 260)) == Box(10, 0, 280, 280)
+    near = Box(14, 14, 40, 40)  # a face by the frame: its square is pushed inside the picture, not the image
+    assert crop_box(near, (280, 280), Framing(1.8, 0)) == Box(0, 0, 72, 72)
+    assert crop_box(near, (280, 280), Framing(1.8, 0), Box(12, 12, 256, 256)) == Box(12, 12, 72, 72)

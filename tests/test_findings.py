@@ -79,3 +79,34 @@ def test_framing_finding_picks_each_framings_best_by_the_selection_rule():
     risky = {**_row(0.98, wide), "held_out_real_called_ai": {"debruine_studio (london + canada)": 0.08}}
     text = framing_finding([_row(0.697, None), _row(0.96, wide), risky])
     assert "worst held-out score 0.960" in text and "0.980" not in text  # 8 % studio called AI loses
+
+
+def test_flat_edge_note_names_the_real_sources_and_the_countermeasure():
+    from ui.findings import shortcut_notes
+
+    ins = {"sources": [{"source": "scut", "label": "real", "flat_edge_fraction": 0.99},
+                       {"source": "utk", "label": "real", "flat_edge_fraction": 0.05},
+                       {"source": "gan", "label": "ai", "flat_edge_fraction": 0.02},
+                       {"source": "flux", "label": "ai", "flat_edge_fraction": 0.09}]}
+    note = next(n for n in shortcut_notes(ins) if "flat black or white edge" in n)
+    assert "`scut` 99%" in note and "utk" not in note and "than 9%" in note and "Training counters" not in note
+    card = {"training": {"config": {"frame_ai": 0.35, "frame_real": 0.1}}}
+    assert "framing 35% of AI and 10% of real" in next(n for n in shortcut_notes(ins, card) if "flat" in n)
+    assert not [n for n in shortcut_notes({"sources": ins["sources"][1:]}) if "flat" in n], "no real source stands out"
+
+
+def test_a_flat_edge_is_a_flat_black_or_white_band_on_any_side():
+    import numpy as np
+
+    from classifier.training.insights import has_flat_edge
+
+    rgb = np.random.default_rng(0).integers(40, 200, (64, 80, 3), dtype=np.uint8)
+    assert not has_flat_edge(rgb)
+    for side in (np.s_[:5], np.s_[-5:], np.s_[:, :5], np.s_[:, -5:]):
+        for v in (0, 255):
+            x = rgb.copy()
+            x[side] = v
+            assert has_flat_edge(x)
+    grey = rgb.copy()
+    grey[:5] = 128  # flat, but neither black nor white: a backdrop colour, not padding
+    assert not has_flat_edge(grey)

@@ -172,6 +172,75 @@ def test_augmentation_without_zoom_out_draws_the_same_views_as_before() -> None:
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
+def test_a_frame_goes_round_the_photo_and_the_face_box_follows() -> None:
+    """Frames, letterbox bars and canvases: the photo itself untouched (or only shrunk), the rest one flat colour."""
+    from classifier.faces import Box
+    from classifier.training.augment import add_frame
+
+    rgb = np.random.default_rng(0).integers(1, 255, (240, 200, 3), dtype=np.uint8)
+    face = Box(70, 60, 80, 100)
+    seen = set()
+    for seed in range(40):
+        out, box = add_frame(rgb, face, np.random.default_rng(seed))
+        if out.shape == rgb.shape:  # on a canvas: shrunk by one factor, inside the picture
+            scale = box.w / face.w
+            assert 0.55 <= scale <= 0.97 and abs(box.h / face.h - scale) < 0.03
+            assert 0 <= box.x and box.x + box.w <= 200 and 0 <= box.y and box.y + box.h <= 240
+            seen.add("canvas")
+            continue
+        dy, dx = box.y - face.y, box.x - face.x
+        assert (box.w, box.h) == (face.w, face.h)
+        assert np.array_equal(out[dy : dy + 240, dx : dx + 200], rgb), "the photo itself is untouched"
+        band = np.ones(out.shape[:2], bool)
+        band[dy : dy + 240, dx : dx + 200] = False
+        assert band.any() and (out[band] == out[band][0]).all(), "the added bands are one flat colour"
+        seen.add("frame" if dy and dx else "bars")
+    assert seen == {"frame", "bars", "canvas"}
+    out, none = add_frame(rgb, None, np.random.default_rng(1))
+    assert none is None and out.dtype == np.uint8
+
+
+def test_on_canvas_pastes_the_shrunk_photo_where_asked_on_a_flat_page() -> None:
+    import cv2
+
+    from classifier.training.augment import on_canvas
+
+    rgb = np.random.default_rng(0).integers(0, 256, (100, 120, 3), dtype=np.uint8)
+    out, (x0, y0) = on_canvas(rgb, 0.5, (1, 2, 3), at=(1.0, 0.0))
+    assert out.shape == rgb.shape and (x0, y0) == (60, 0)
+    assert np.array_equal(out[:50, 60:], cv2.resize(rgb, (60, 50), interpolation=cv2.INTER_AREA))
+    assert (out[50:] == (1, 2, 3)).all() and (out[:, :60] == (1, 2, 3)).all()
+
+
+def test_frames_are_drawn_only_when_asked_and_more_often_for_ai_images() -> None:
+    """Off, the random stream does not move (older recipes replay); on, it changes the view."""
+    from classifier.faces import Box, Framing
+    from classifier.training.augment import AugmentConfig, augment
+    from classifier.training.train import _p_frame
+
+    rgb = np.random.default_rng(1).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    face, framing = Box(70, 60, 120, 140), Framing(2.6, 256)
+    a = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(), framing)
+    b = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(), framing, 0.0)
+    c = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(), framing, 1.0)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert (cfg().frame_ai, cfg().frame_real) == (0.0, 0.0)
+    framed = cfg("--frame", "0.35", "0.1")
+    assert (_p_frame(framed, 1), _p_frame(framed, 0)) == (0.35, 0.1)
+
+
+def test_the_robustness_checks_include_flat_edges() -> None:
+    """A white frame and a canvas: 2.8.0 let a thin frame hide most AI images (flat edges were a real-photo cue)."""
+    from classifier.training.evaluate import ROBUSTNESS
+
+    rgb = np.random.default_rng(0).integers(1, 250, (200, 250, 3), dtype=np.uint8)
+    framed = ROBUSTNESS["white_frame"](rgb)
+    assert framed.shape == (216, 266, 3) and np.array_equal(framed[8:-8, 8:-8], rgb)
+    assert (framed[:8] == 255).all() and (framed[:, -8:] == 255).all()
+    page = ROBUSTNESS["on_canvas"](rgb)
+    assert page.shape == rgb.shape and (page[:20] == 235).all() and (page[-20:] == 235).all()
+
+
 def test_train_command_line_passes_the_cutmix_share() -> None:
     assert cfg().cutmix == 0.0
     assert cfg("--cutmix", "0.5").cutmix == 0.5

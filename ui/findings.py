@@ -60,6 +60,7 @@ def shortcut_notes(ins: dict | None, card: dict | None = None) -> list[str]:
             line += (f" Training counters it by turning {pct(cfg['p_gray_ai'], 0)} of AI and "
                      f"{pct(dig(cfg, 'p_gray_real'), 0)} of real images gray.")
         out.append(line)
+    out += _flat_edge_notes(rows, cfg)
     sharp = [(s, _f(dig(s, "sharpness", "median"))) for s in rows]
     sharp = [(s, v) for s, v in sharp if v is not None]
     if len(sharp) >= 3:
@@ -80,6 +81,24 @@ def shortcut_notes(ins: dict | None, card: dict | None = None) -> list[str]:
         out.append(f"File sizes range from {lo:.1f} KB (`{lo_s['source']}`) to {hi:.1f} KB (`{hi_s['source']}`) for "
                    "the same 256 px at the same JPEG quality: a proxy for detail and noise.")
     return out
+
+
+def _flat_edge_notes(rows: list[dict], cfg: dict) -> list[str]:
+    """Real sources whose photos often have a flat black or white edge, against the AI sources' highest share."""
+    flat = [(s, _f(s.get("flat_edge_fraction"))) for s in rows]
+    flat = [(s, v) for s, v in flat if v is not None]
+    ai = [v for s, v in flat if s.get("label") == "ai"]
+    real = sorted(((s, v) for s, v in flat if s.get("label") == "real" and v >= 0.3), key=lambda t: -t[1])
+    if not ai or not real:
+        return []
+    names = ", ".join(f"`{s['source']}` {pct(v, 0)}" for s, v in real)
+    line = (f"A flat black or white edge (padding, a frame, a white backdrop) is a real photo's mark here: {names} "
+            f"of their photos have one, no AI source more than {pct(max(ai), 0)}. A detector can learn "
+            "\"flat edge = real\", and then a thin frame hides an AI image.")
+    if _f(cfg.get("frame_ai")):
+        line += (f" Training counters it by framing {pct(cfg['frame_ai'], 0)} of AI and "
+                 f"{pct(cfg.get('frame_real') or 0, 0)} of real images (flat frames, letterbox bars, canvases).")
+    return [line]
 
 
 def spectrum_note(ins: dict | None) -> str:

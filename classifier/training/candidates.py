@@ -63,6 +63,7 @@ def candidate_row(card: dict) -> dict:
             "zoom_out": cfg.get("zoom_out") or 0.0,
             "cutmix": _cutmix(cfg),
             "mixstyle": cfg.get("mixstyle") or 0.0,
+            "frame": _frame(cfg),
             "soup": soup_label(card),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
@@ -75,6 +76,13 @@ def _cutmix(cfg: dict) -> str | None:
     if not cfg.get("cutmix"):
         return None
     return f"{cfg['cutmix']}{', same label' if cfg.get('cutmix_same_label') else ''}"
+
+
+def _frame(cfg: dict) -> str | None:
+    """How often training framed AI / real images, e.g. ``0.35 / 0.1``; None if it did not."""
+    if not (cfg.get("frame_ai") or cfg.get("frame_real")):
+        return None
+    return f"{cfg.get('frame_ai') or 0.0:g} / {cfg.get('frame_real') or 0.0:g}"
 
 
 def _augmented(card: dict) -> str | None:
@@ -100,7 +108,7 @@ def run_key(row: dict) -> tuple:
     return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
             row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
             row.get("head_refit_augmented"), row.get("zoom_out") or 0.0, row.get("balanced_over"),
-            row.get("soup"), row.get("cutmix") or 0.0, row.get("mixstyle") or 0.0)
+            row.get("soup"), row.get("cutmix") or 0.0, row.get("mixstyle") or 0.0, row.get("frame"))
 
 
 def same_run(a: dict, b: dict) -> bool:

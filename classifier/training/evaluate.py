@@ -19,7 +19,7 @@ from .. import calibration as cal
 from ..card import CARD_FILE, EVAL_FILE, PROTOCOL_DIR, read_json, write_json
 from ..faces import detect_faces, model_input
 from ..predictor import Classifier, load_classifier, model_dir_default
-from .augment import jpeg_roundtrip, to_gray
+from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
 from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
 from .metrics import confusion, roc_auc, roc_points
 
@@ -37,6 +37,23 @@ def _webcam_like(img: np.ndarray) -> np.ndarray:
     return jpeg_roundtrip(noisy, 70)
 
 
+def _white_frame(img: np.ndarray) -> np.ndarray:
+    """A plain white frame 4 % of the short side wide, as a print scan or a social-media post has."""
+    t = max(1, round(0.04 * min(img.shape[:2])))
+    return framed(img, t, t, t, t, (255, 255, 255))
+
+
+def _on_page(img: np.ndarray) -> np.ndarray:
+    """The photo at full size on a light-gray page (margins 20 % of its short side), as in a screenshot."""
+    t = max(1, round(0.2 * min(img.shape[:2])))
+    return framed(img, t, t, t, t, (235, 235, 235))
+
+
+def _on_canvas(img: np.ndarray) -> np.ndarray:
+    """The photo shrunk to 80 % on a light-gray page of its own size: a frame that also costs pixels."""
+    return on_canvas(img, 0.8, (235, 235, 235))[0]
+
+
 ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "original": lambda im: im,
     "jpeg_q50": lambda im: jpeg_roundtrip(im, 50),
@@ -44,6 +61,10 @@ ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "grayscale": to_gray,
     "blur_5px": lambda im: cv2.GaussianBlur(im, (5, 5), 0),
     "webcam_like": _webcam_like,
+    # Flat edges: nearly every flat black or white edge in the data is a real photo's (augment.add_frame).
+    "white_frame": _white_frame,
+    "on_page": _on_page,
+    "on_canvas": _on_canvas,
 }
 
 

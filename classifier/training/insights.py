@@ -51,6 +51,17 @@ def colourfulness(rgb: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
+def has_flat_edge(rgb: np.ndarray, band: int = 4) -> bool:
+    """Whether a side of the image is a flat black or white band (padding, a frame, a white backdrop).
+
+    In our data such edges are almost only real photos', so a detector can learn "flat edge = real": the
+    count per source shows the risk (augment.add_frame is the countermeasure).
+    """
+    g = gray_of(rgb).astype(np.float32)
+    sides = (g[:band], g[-band:], g[:, :band], g[:, -band:])
+    return any(s.std() < 4 and (s.mean() < 12 or s.mean() > 243) for s in sides)
+
+
 def log_spectrum(gray: np.ndarray, side: int = SPECTRUM_SIDE) -> np.ndarray:
     """Centred log-magnitude 2-D FFT of a grayscale image resized to ``side`` x ``side``.
 
@@ -138,7 +149,7 @@ def compute_insights(data: str | Path | None = None, per_source: int = 60, seed:
     radial_by_source = {}
     for source, rows in sample_records(records, per_source, seed).items():
         vals: dict[str, list[float]] = {k: [] for k in STATS}
-        grays, sizes, src_spec, n = 0, [], np.zeros((SPECTRUM_SIDE, SPECTRUM_SIDE)), 0
+        grays, flat, sizes, src_spec, n = 0, 0, [], np.zeros((SPECTRUM_SIDE, SPECTRUM_SIDE)), 0
         for r in rows:
             path = root / r.path
             try:
@@ -150,6 +161,7 @@ def compute_insights(data: str | Path | None = None, per_source: int = 60, seed:
             vals["colourfulness"].append(colourfulness(rgb))
             vals["jpeg_kb"].append(path.stat().st_size / 1024)
             grays += is_gray(rgb)
+            flat += has_flat_edge(rgb)
             sizes.append(rgb.shape[:2])
             src_spec += log_spectrum(g)
             n += 1
@@ -162,6 +174,7 @@ def compute_insights(data: str | Path | None = None, per_source: int = 60, seed:
         sources.append({
             "source": source, "label": rows[0].label, "generator": rows[0].generator,
             "n_total": counts[source], "n": n, "gray_fraction": round(grays / n, 3),
+            "flat_edge_fraction": round(flat / n, 3),
             "height": int(h), "width": int(w),
             **{k: _summary(vals[k], 1 if k == "sharpness" else 2) for k in STATS},
         })

@@ -50,6 +50,12 @@ KNOWN_LIMITS = [
     "(a 44 px real face) 0.87 under 2.8.0; over 200 real photos shrunk to half or a third, 1 % score over the "
     "uncertain band (tests/test_quality.py). Training on faces shrunk to 30-72 px (train --zoom-out 0.25) "
     "lowered the FFHQ false alarms to 17 % but caught fewer AI images, and lost on the selection rule.",
+    "Flat black or white edges (padding, frames, white backdrops) are nearly all real photos' in the training "
+    "data, and the network learnt them as a sign of a real photo: a thin frame round an image used to hide most AI "
+    "images. Since 2026-12-03 the crop stays inside a frame, letterbox bars or a page margin when the picture "
+    "inside is at least 256 px (faces.content_box), so those cost nothing; round a smaller picture the frame is "
+    "still seen and pulls the verdict towards real. Training with frames on both classes (train --frame) took "
+    "that cue away but lost on the held-out studio headshots, so it does not ship.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 

@@ -76,11 +76,11 @@ def cross_fitted_logits(features: np.ndarray, y: np.ndarray, groups: list[str], 
 def augmented_inputs(images: list[np.ndarray], boxes: list, y: np.ndarray, cfg, seed: int) -> np.ndarray:
     """One training-augmented crop per image (the recipe's augmentation and framing), reproducible by ``seed``."""
     from .augment import augment, is_gray
-    from .train import _p_gray
+    from .train import _p_frame, _p_gray
 
     rng = np.random.default_rng(seed)
     return np.stack([augment(im, box, cfg.input_size, rng, _p_gray(cfg, int(label), is_gray(im)),
-                             cfg.augmentation(), cfg.framing())
+                             cfg.augmentation(), cfg.framing(), _p_frame(cfg, int(label)))
                      for im, box, label in zip(images, boxes, y, strict=True)])
 
 

@@ -83,6 +83,7 @@ def _candidates(ev: dict) -> list[str]:
             f"{', zoom-out ' + str(c['zoom_out']) if c.get('zoom_out') else ''}"
             f"{', cutmix ' + str(c['cutmix']) if c.get('cutmix') else ''}"
             f"{', MixStyle ' + str(c['mixstyle']) if c.get('mixstyle') else ''}"
+            f"{', frames ' + c['frame'] + ' (AI / real)' if c.get('frame') else ''}"
             f"{', populations balanced' if c.get('balanced_over') == 'populations' else ''} | "
             f"{c.get('simulated_fakes') or 0} | "
             f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "
