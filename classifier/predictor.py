@@ -34,6 +34,19 @@ def is_small(face: Box | None) -> bool:
 
 
 NO_FACE_WARNING = "No face found: the centre of the image was analysed instead, which is less reliable."
+FRAMED_WARNING = "The picture sits inside a frame, bars or a page: only the picture itself was analysed."
+SMALL_FRAMED_WARNING = ("The picture sits inside a frame, bars or a page and is under {px} px, so the frame was "
+                        "analysed with it; flat frames pull verdicts towards real: treat 'real' with care.")
+
+
+def frame_warnings(rgb: np.ndarray, framing: Framing) -> list[str]:
+    """What to tell the user when the image is a picture inside a frame (``faces.content_box``)."""
+    inner = content_box(rgb)
+    if (inner.w, inner.h) == rgb.shape[1::-1]:
+        return []
+    if min(inner.w, inner.h) >= framing.min_side:
+        return [FRAMED_WARNING]
+    return [SMALL_FRAMED_WARNING.format(px=framing.min_side)]
 
 
 @dataclass
@@ -135,12 +148,12 @@ class Classifier:
     def regions(self, rgb: np.ndarray) -> tuple[list[Box | None], list[str]]:
         """Faces to analyse (or [None] for the centre square) and warnings about them."""
         faces = detect_faces(rgb, max_faces=MAX_FACES + 1)
-        warnings = []
+        warnings = frame_warnings(rgb, self.framing)
         if len(faces) > MAX_FACES:
             warnings.append(f"More than {MAX_FACES} faces: only the {MAX_FACES} clearest were analysed.")
             faces = faces[:MAX_FACES]
         if not faces:
-            return [None], [NO_FACE_WARNING]
+            return [None], [*warnings, NO_FACE_WARNING]
         small = [f for f in faces if is_small(f)]
         if small:
             warnings.append(f"{len(small)} face(s) smaller than {SMALL_FACE_PX} px: too little to judge, so they are "

@@ -192,3 +192,17 @@ def test_a_frame_round_a_portrait_leaves_its_probability_alone(clf, astronaut, f
     p_plain = clf.outputs(model_input(tight, box, clf.input_size, clf.framing)[None])[0][0]
     p_framed = clf.outputs(model_input(wrapped, moved, clf.input_size, clf.framing)[None])[0][0]
     assert abs(p_plain - p_framed) < 1e-6, f"{frame}: p_ai {p_plain:.5f} -> {p_framed:.5f}"
+
+
+def test_the_user_is_told_whether_a_frame_was_left_out_or_analysed(clf, astronaut):
+    """A frame round a large picture is cropped away (said so); round a small one it is analysed with it, and a
+    'real' verdict then deserves care (said so too). A photo without a frame gets neither sentence."""
+    from classifier.predictor import FRAMED_WARNING, SMALL_FRAMED_WARNING
+    from classifier.training.augment import framed, on_canvas
+
+    small = SMALL_FRAMED_WARNING.format(px=clf.framing.min_side)
+    plain = clf.predict(astronaut).warnings
+    assert FRAMED_WARNING not in plain and small not in plain
+    assert FRAMED_WARNING in clf.predict(framed(astronaut, 20, 20, 20, 20, (255, 255, 255))).warnings
+    page, _ = on_canvas(np.ascontiguousarray(astronaut[:300, 100:400]), 0.6, (235, 235, 235))
+    assert small in clf.predict(page).warnings
