@@ -183,25 +183,22 @@ def content_box(rgb: np.ndarray) -> Box:
     def alike(a: str, b: str) -> bool:
         return int(np.abs(ref[a].astype(np.int16) - ref[b].astype(np.int16)).max()) <= FRAME_TOLERANCE
 
-    if run["top"] >= MIN_FRAME_PX and run["bottom"] >= MIN_FRAME_PX and alike("top", "bottom"):
-        colour = "top"
-    elif run["left"] >= MIN_FRAME_PX and run["right"] >= MIN_FRAME_PX and alike("left", "right"):
-        colour = "left"
+    first_inside = {"top": rgb[min(run["top"], h - 1)], "bottom": rgb[max(h - 1 - run["bottom"], 0)],
+                    "left": rgb[:, min(run["left"], w - 1)], "right": rgb[:, max(w - 1 - run["right"], 0)]}
+    # A frame stops along a straight line where the picture starts; a flat backdrop goes on round a silhouette,
+    # so most of the line past its flat run is still backdrop.
+    straight = {k: float(np.mean(np.abs(first_inside[k].astype(np.int16) - ref[k].astype(np.int16)).max(axis=-1)
+                                 > FRAME_TOLERANCE)) >= 0.5 for k in run}
+    flat = {k: run[k] >= MIN_FRAME_PX for k in run}
+    if flat["top"] and flat["bottom"] and alike("top", "bottom"):
+        pair = ("top", "bottom")
+    elif flat["left"] and flat["right"] and alike("left", "right"):
+        pair = ("left", "right")
     else:
         return whole
-    edge = {"top": lambda n: rgb[n], "bottom": lambda n: rgb[h - 1 - n],
-            "left": lambda n: rgb[:, n], "right": lambda n: rgb[:, w - 1 - n]}
-
-    def ends_in_a_straight_edge(side: str) -> bool:
-        """A frame stops along a straight line where the picture starts; a flat backdrop goes on around a
-        silhouette, so most of the line past its flat run is still backdrop."""
-        line = edge[side](run[side]).astype(np.int16)
-        return float(np.mean(np.abs(line - ref[side].astype(np.int16)).max(axis=-1) > FRAME_TOLERANCE)) >= 0.5
-
-    if not all(ends_in_a_straight_edge(s) for s in (("top", "bottom") if colour == "top" else ("left", "right"))):
+    if not (straight[pair[0]] and straight[pair[1]]):
         return whole
-    cut_ = {k: v if v >= MIN_FRAME_PX and alike(k, colour) and ends_in_a_straight_edge(k) else 0
-            for k, v in run.items()}
+    cut_ = {k: run[k] if flat[k] and straight[k] and alike(k, pair[0]) else 0 for k in run}
     x0, y0 = cut_["left"], cut_["top"]
     cw, ch = w - x0 - cut_["right"], h - y0 - cut_["bottom"]
     return Box(x0, y0, cw, ch) if min(cw, ch) >= 16 else whole
@@ -243,10 +240,12 @@ def resize_to_input(crop: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
-def model_input(rgb: np.ndarray, face: Box | None, size: int, framing: Framing = LEGACY_FRAMING) -> np.ndarray:
+def model_input(rgb: np.ndarray, face: Box | None, size: int, framing: Framing = LEGACY_FRAMING,
+                within: Box | None = None) -> np.ndarray:
     """THE preprocessing function: image + face -> uint8 ``size`` x ``size`` x 3 crop.
 
     Training (data.py) and inference (predictor.py) both call this, so the
     network always sees faces framed and resized the same way.
     """
-    return resize_to_input(cut(rgb, crop_box(face, rgb.shape, framing, content_box(rgb))), size)
+    inner = within or content_box(rgb)  # ``within``: the image's content_box, when the caller has it already
+    return resize_to_input(cut(rgb, crop_box(face, rgb.shape, framing, inner)), size)

@@ -39,10 +39,9 @@ SMALL_FRAMED_WARNING = ("The picture sits inside a frame, bars or a page and is 
                         "analysed with it; flat frames pull verdicts towards real: treat 'real' with care.")
 
 
-def frame_warnings(rgb: np.ndarray, framing: Framing) -> list[str]:
-    """What to tell the user when the image is a picture inside a frame (``faces.content_box``)."""
-    inner = content_box(rgb)
-    if (inner.w, inner.h) == rgb.shape[1::-1]:
+def frame_warnings(inner: Box, image_shape: tuple[int, ...], framing: Framing) -> list[str]:
+    """What to tell the user when the image is a picture inside a frame (``inner``: its ``faces.content_box``)."""
+    if (inner.w, inner.h) == tuple(image_shape[1::-1][:2]):
         return []
     if min(inner.w, inner.h) >= framing.min_side:
         return [FRAMED_WARNING]
@@ -145,10 +144,11 @@ class Classifier:
         return "uncertain" if verdict == "ai" and is_small(face) else verdict
 
     # -- images --------------------------------------------------------------------------
-    def regions(self, rgb: np.ndarray) -> tuple[list[Box | None], list[str]]:
-        """Faces to analyse (or [None] for the centre square) and warnings about them."""
+    def regions(self, rgb: np.ndarray, inner: Box | None = None) -> tuple[list[Box | None], list[str]]:
+        """Faces to analyse (or [None] for the centre square) and warnings about them and the frame, if any
+        (``inner``: the image's ``content_box``)."""
         faces = detect_faces(rgb, max_faces=MAX_FACES + 1)
-        warnings = frame_warnings(rgb, self.framing)
+        warnings = frame_warnings(inner or content_box(rgb), rgb.shape, self.framing)
         if len(faces) > MAX_FACES:
             warnings.append(f"More than {MAX_FACES} faces: only the {MAX_FACES} clearest were analysed.")
             faces = faces[:MAX_FACES]
@@ -172,18 +172,19 @@ class Classifier:
     ) -> list[Prediction | ImageError]:
         """Classify several images with one network call; bad inputs give their ``ImageError``."""
         t0 = time.perf_counter()
-        decoded: list[tuple[np.ndarray, list[Box | None], list[str]] | ImageError] = []
+        decoded: list[tuple[np.ndarray, Box, list[Box | None], list[str]] | ImageError] = []
         for image in images:
             try:
                 rgb = load_image(image)
-                faces, warnings = self.regions(rgb)
-                decoded.append((rgb, faces, warnings))
+                inner = content_box(rgb)  # once per image: the warnings, the crops and their reported boxes
+                faces, warnings = self.regions(rgb, inner)
+                decoded.append((rgb, inner, faces, warnings))
             except ImageError as err:
                 if raise_errors:
                     raise
                 decoded.append(err)
-        crops = [model_input(d[0], f, self.input_size, self.framing)
-                 for d in decoded if not isinstance(d, ImageError) for f in d[1]]
+        crops = [model_input(d[0], f, self.input_size, self.framing, d[1])
+                 for d in decoded if not isinstance(d, ImageError) for f in d[2]]
         p_all, cams, novel = self.outputs(np.stack(crops) if crops else np.zeros(0), explain)  # one network call
         out: list[Prediction | ImageError] = []
         k = 0
@@ -191,7 +192,7 @@ class Classifier:
             if isinstance(d, ImageError):
                 out.append(d)
                 continue
-            rgb, faces, warnings = d
+            rgb, inner, faces, warnings = d
             results = []
             n_novel = int(novel[k : k + len(faces)].sum())
             if n_novel:
@@ -202,7 +203,7 @@ class Classifier:
                 k += 1
                 results.append(FaceResult(
                     box=face.as_list() if face else None,
-                    crop=crop_box(face, rgb.shape, self.framing, content_box(rgb)).as_list(),
+                    crop=crop_box(face, rgb.shape, self.framing, inner).as_list(),
                     p_ai=p,
                     verdict=self.verdict_for(p, face, unfamiliar),
                     detector_score=face.score if face else None,

@@ -37,16 +37,13 @@ def _webcam_like(img: np.ndarray) -> np.ndarray:
     return jpeg_roundtrip(noisy, 70)
 
 
-def _white_frame(img: np.ndarray) -> np.ndarray:
-    """A plain white frame 4 % of the short side wide, as a print scan or a social-media post has."""
-    t = max(1, round(0.04 * min(img.shape[:2])))
-    return framed(img, t, t, t, t, (255, 255, 255))
-
-
-def _on_page(img: np.ndarray) -> np.ndarray:
-    """The photo at full size on a light-gray page (margins 20 % of its short side), as in a screenshot."""
-    t = max(1, round(0.2 * min(img.shape[:2])))
-    return framed(img, t, t, t, t, (235, 235, 235))
+def _framed_by(share: float, grey: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A flat frame of ``share`` of the short side on every side: white 4 % as a print scan or a social-media
+    post has, a light-gray 20 % as a photo on a page in a screenshot."""
+    def frame(img: np.ndarray) -> np.ndarray:
+        t = max(1, round(share * min(img.shape[:2])))
+        return framed(img, t, t, t, t, (grey, grey, grey))
+    return frame
 
 
 def _on_canvas(img: np.ndarray) -> np.ndarray:
@@ -62,8 +59,8 @@ ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "blur_5px": lambda im: cv2.GaussianBlur(im, (5, 5), 0),
     "webcam_like": _webcam_like,
     # Flat edges: nearly every flat black or white edge in the data is a real photo's (augment.add_frame).
-    "white_frame": _white_frame,
-    "on_page": _on_page,
+    "white_frame": _framed_by(0.04, 255),
+    "on_page": _framed_by(0.2, 235),
     "on_canvas": _on_canvas,
 }
 

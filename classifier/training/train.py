@@ -120,8 +120,9 @@ class TrainConfig:
     # MixStyle (mixstyle.py): how often a batch's early feature statistics are mixed across views; 0 = off.
     mixstyle: float = 0.0
     # How often an AI / a real training image gets a flat frame, letterbox bars or a canvas (augment.add_frame)
-    # before it is cropped. Flat edges are nearly all real in the data, so AI images get them more often:
-    # with (0.35, 0.1) about as many views of each class show one. 0 = off (before 2.9).
+    # before it is cropped; flat edges are nearly all real in the data. Both fine-tunes lost on the held-out
+    # studio headshots: (0.35, 0.1) made non-white flat edges an AI cue, (0.35, 0.35) took the real photos' cue
+    # away (models/candidates.json). 0 = off, as shipped; the shipped fix is faces.content_box.
     frame_ai: float = 0.0
     frame_real: float = 0.0
 
@@ -194,7 +195,7 @@ def _p_gray(cfg: TrainConfig, label: int, already_gray: bool) -> float:
 
 
 def _p_frame(cfg: TrainConfig, label: int) -> float:
-    """How often an image gets a flat frame: AI images more often, as flat edges are nearly all real."""
+    """How often an image of this label gets a flat frame (``--frame P_AI P_REAL``)."""
     return cfg.frame_ai if label == 1 else cfg.frame_real
 
 
