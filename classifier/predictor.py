@@ -19,7 +19,7 @@ from . import calibration as cal
 from .card import CARD_FILE, read_json, sha256_of
 from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
-from .faces import Box, Framing, content_box, crop_box, detect_faces, model_input
+from .faces import Box, Framing, content_box, crop_box, detect_faces, enclosed, model_input
 from .images import ImageSource, load_image
 from .limits import MAX_FACES, SMALL_FACE_PX
 from .lite import LiteNetwork
@@ -35,16 +35,23 @@ def is_small(face: Box | None) -> bool:
 
 NO_FACE_WARNING = "No face found: the centre of the image was analysed instead, which is less reliable."
 FRAMED_WARNING = "The picture sits inside a frame, bars or a page: only the picture itself was analysed."
-SMALL_FRAMED_WARNING = ("The picture sits inside a frame, bars or a page and is under {px} px, so the frame was "
-                        "analysed with it; flat frames pull verdicts towards real: treat 'real' with care.")
+SMALL_PAGE_WARNING = ("The picture sits inside a frame or on a page and is under {px} px: only the picture was "
+                      "analysed, enlarged, which blurs the fine detail generators leave: treat the verdict with care.")
+SMALL_FRAMED_WARNING = ("The picture has flat bars along its edges and is under {px} px, so the bars were "
+                        "analysed with it; flat edges pull verdicts towards real: treat 'real' with care.")
 
 
 def frame_warnings(inner: Box, image_shape: tuple[int, ...], framing: Framing) -> list[str]:
-    """What to tell the user when the image is a picture inside a frame (``inner``: its ``faces.content_box``)."""
+    """What to tell the user when the image is a picture inside a frame (``inner``: its ``faces.content_box``).
+
+    The three cases are ``faces.crop_box``'s: a large picture is analysed alone, a small one enclosed by a frame
+    alone but enlarged, a small one between bars with its bars."""
     if (inner.w, inner.h) == tuple(image_shape[1::-1][:2]):
         return []
     if min(inner.w, inner.h) >= framing.min_side:
         return [FRAMED_WARNING]
+    if enclosed(inner, image_shape):
+        return [SMALL_PAGE_WARNING.format(px=framing.min_side)]
     return [SMALL_FRAMED_WARNING.format(px=framing.min_side)]
 
 

@@ -1,9 +1,12 @@
 """Which features tell FFHQ photos from StyleGAN faces, and does that survive a head for every source?
 
-    python scripts/probe_features.py [--model-dir models] [--c 0.3]
+    python scripts/probe_features.py [--model-dir models] [--c 0.3] [--features imagenet,network,spectrum]
 
-Compares three feature sets, all pooled and mirror-averaged as the shipped graph does: the frozen ImageNet
-MobileNetV2 the recipe starts from, the shipped network's, and both side by side. Two probes per set:
+Compares feature sets: the frozen ImageNet MobileNetV2 the recipe starts from and the shipped network's
+(pooled and mirror-averaged as the shipped graph does), both side by side, and a hand-made one with no
+network at all, the *residual spectrum* (the log-magnitude FFT of each crop's high-pass residual: its
+radial profile and a coarse 2-D map, as in Durall et al., CVPR 2020, and Dzanic et al., NeurIPS 2020),
+which asks whether generator up-sampling traces survive in our 256 px JPEG crops. Two probes per set:
 
 - *pair*: a logistic regression (C by 5-fold CV, classes balanced) trained on the FFHQ half of
   celebahq_roeishc and boredhumans' StyleGAN set (training split), scored on their test images; then the
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from classifier import calibration as cal
@@ -41,12 +45,27 @@ from classifier.training.data import (
     standard_inputs,
 )
 from classifier.training.export import load_keras_model, views_of
+from classifier.training.insights import block_mean, radial_profile
 from classifier.training.metrics import roc_auc
 from classifier.training.model import load_imagenet_weights, make_model
 from classifier.training.refit import cross_fitted_logits, fit_head, fold_of, pooled_features
 from classifier.training.train import MAX_FALSE_AI_PER_SOURCE
 
 FFHQ, STYLEGAN = "celebahq_roeishc:ffhq", "gan_boredhumans_basemax"
+
+
+def residual_spectrum(crop: np.ndarray) -> np.ndarray:
+    """Radial profile and 16 x 32 block map of the log spectrum of a crop's high-pass residual (image - median 3x3).
+
+    The residual removes the picture and keeps the fine texture where up-sampling leaves periodic peaks.
+    """
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    residual = gray.astype(np.float32) - cv2.medianBlur(gray, 3).astype(np.float32)
+    side = residual.shape[0]
+    window = np.outer(np.hanning(side), np.hanning(side))
+    spectrum = np.log(np.abs(np.fft.fftshift(np.fft.fft2(residual * window))) + 1e-3)
+    coarse = block_mean(spectrum, 32)[:16]  # the spectrum of a real image is symmetric: half is all of it
+    return np.concatenate([radial_profile(spectrum), coarse.ravel()]).astype(np.float32)
 
 
 def _is_pair(r: Record) -> bool:
@@ -105,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", default="models")
     ap.add_argument("--c", type=float, default=0.3, help="inverse L2 strength of the all-sources head")
+    ap.add_argument("--features", default="imagenet,network",
+                    help="comma-separated sets to compare: imagenet, network, spectrum")
     args = ap.parse_args(argv)
     model_dir = Path(args.model_dir)
     card = read_json(model_dir / CARD_FILE)
@@ -112,18 +133,29 @@ def main(argv: list[str] | None = None) -> int:
     roles = protocol_split(read_manifest(), bool(card["training"]["config"].get("held_out")))
     roles["pair"] = [r for r in roles["train"] if _is_pair(r)]
 
-    imagenet = make_model(size)
-    load_imagenet_weights(imagenet, keras_weights_from_torch(read_legacy_torch_state_dict(default_checkpoint_path())))
-    networks = {"ImageNet MobileNetV2 (frozen)": imagenet,
-                f"{card['version']} network": load_keras_model(model_dir, card)}
+    wanted = set(args.features.split(","))
+    networks = {}
+    if "imagenet" in wanted:
+        imagenet = make_model(size)
+        torch_state = read_legacy_torch_state_dict(default_checkpoint_path())
+        load_imagenet_weights(imagenet, keras_weights_from_torch(torch_state))
+        networks["ImageNet MobileNetV2 (frozen)"] = imagenet
+    if "network" in wanted:
+        networks[f"{card['version']} network"] = load_keras_model(model_dir, card)
     feats: dict[str, dict[str, np.ndarray]] = {name: {} for name in networks}
+    if "spectrum" in wanted:
+        feats["residual spectrum"] = {}
     for role in ("pair", "val", "test", "heldout"):
         images = load_images(roles[role])
-        x = standard_inputs(images, face_boxes(roles[role], images), size, Framing.from_card(card)).astype(np.float32)
+        x = standard_inputs(images, face_boxes(roles[role], images), size, Framing.from_card(card))
         for name, net in networks.items():
-            feats[name][role] = pooled_features(net, x, views)
-    first, second = list(feats)
-    feats["both"] = {role: np.concatenate([feats[first][role], feats[second][role]], axis=1) for role in feats[first]}
+            feats[name][role] = pooled_features(net, x.astype(np.float32), views)
+        if "spectrum" in wanted:
+            feats["residual spectrum"][role] = np.stack([residual_spectrum(c) for c in x])
+    if len(networks) == 2:
+        first, second = list(networks)
+        feats["both"] = {role: np.concatenate([feats[first][role], feats[second][role]], axis=1)
+                         for role in feats[first]}
 
     rows = {name: (pair_probe(f, roles), all_sources_probe(f, roles, args.c)) for name, f in feats.items()}
     columns = list(next(iter(rows.values()))[1])

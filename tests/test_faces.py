@@ -240,6 +240,15 @@ def test_content_box_finds_the_picture_inside_a_frame_bars_or_a_page(colour):
     assert content_box(page) == Box(x0, y0, 140, 168)
 
 
+def test_enclosed_means_a_frame_on_all_four_sides():
+    from classifier.faces import enclosed
+
+    assert enclosed(Box(5, 5, 90, 90), (100, 100, 3))
+    assert not enclosed(Box(0, 5, 100, 90), (100, 100, 3)), "letterbox bars"
+    assert not enclosed(Box(5, 0, 95, 100), (100, 100, 3)), "pillarbox bar on one side"
+    assert not enclosed(Box(0, 0, 100, 100), (100, 100, 3))
+
+
 def test_content_box_keeps_a_backdrop_on_one_side_and_tiny_images():
     from classifier.faces import content_box
 
@@ -265,8 +274,24 @@ def test_a_frame_does_not_change_what_the_network_sees():
     assert np.array_equal(model_input(framed(x, 12, 12, 12, 12, (255, 255, 255)), moved, 256, framing), plain)
     assert crop_box(moved, (280, 280), framing, Box(12, 12, 256, 256)) == Box(12, 12, 256, 256)
     assert crop_box(None, (300, 300), framing, Box(20, 10, 260, 270)) == Box(20, 15, 260, 260)
-    # A picture smaller than the window keeps the whole-image square: never enlarge a crop because of a frame.
-    assert crop_box(None, (280, 300), framing, Box(20, 10, 200, 260)) == Box(10, 0, 280, 280)
+    # A picture smaller than the window between bars (two or three sides) keeps the whole-image square, as the
+    # network saw padded photos in training; enclosed on all four sides (a page, a mat) it is cropped alone.
+    assert crop_box(None, (280, 300), framing, Box(20, 0, 200, 280)) == Box(10, 0, 280, 280)
+    assert crop_box(None, (280, 300), framing, Box(20, 10, 200, 260)) == Box(20, 40, 200, 200)
+    assert crop_box(Box(60, 60, 50, 50), (280, 300), framing, Box(20, 10, 200, 260)) == Box(20, 10, 200, 200)
     near = Box(14, 14, 40, 40)  # a face by the frame: its square is pushed inside the picture, not the image
     assert crop_box(near, (280, 280), Framing(1.8, 0)) == Box(0, 0, 72, 72)
     assert crop_box(near, (280, 280), Framing(1.8, 0), Box(12, 12, 256, 256)) == Box(12, 12, 72, 72)
+
+
+def test_a_page_round_a_small_picture_does_not_change_what_the_network_sees():
+    """A picture under the window on a page is seen as it would be alone (its own square, enlarged), not with the
+    page: flat edges were a real-photo cue, and a page round a shrunk photo cost 2.8.0 29 points."""
+    from classifier.training.augment import framed
+
+    x, face, framing = _photo(200, 180), Box(60, 50, 60, 70), Framing(2.6, 256)
+    plain = model_input(x, face, 256, framing)
+    for top, left in ((30, 30), (12, 40)):
+        page = framed(x, top, top + 7, left, left + 3, (235, 235, 235))
+        moved = Box(face.x + left, face.y + top, face.w, face.h)
+        assert np.array_equal(model_input(page, moved, 256, framing), plain)

@@ -195,14 +195,17 @@ def test_a_frame_round_a_portrait_leaves_its_probability_alone(clf, astronaut, f
 
 
 def test_the_user_is_told_whether_a_frame_was_left_out_or_analysed(clf, astronaut):
-    """A frame round a large picture is cropped away (said so); round a small one it is analysed with it, and a
-    'real' verdict then deserves care (said so too). A photo without a frame gets neither sentence."""
-    from classifier.predictor import FRAMED_WARNING, SMALL_FRAMED_WARNING
+    """A frame round a large picture is cropped away (said so); a small picture on a page is analysed alone but
+    enlarged (said so); bars beside a small one are analysed with it, and a 'real' verdict then deserves care
+    (said so too). A photo without a frame gets none of these sentences."""
+    from classifier.predictor import FRAMED_WARNING, SMALL_FRAMED_WARNING, SMALL_PAGE_WARNING
     from classifier.training.augment import framed, on_canvas
 
-    small = SMALL_FRAMED_WARNING.format(px=clf.framing.min_side)
+    bars, page_ = (w.format(px=clf.framing.min_side) for w in (SMALL_FRAMED_WARNING, SMALL_PAGE_WARNING))
     plain = clf.predict(astronaut).warnings
-    assert FRAMED_WARNING not in plain and small not in plain
+    assert not {FRAMED_WARNING, bars, page_} & set(plain)
     assert FRAMED_WARNING in clf.predict(framed(astronaut, 20, 20, 20, 20, (255, 255, 255))).warnings
-    page, _ = on_canvas(np.ascontiguousarray(astronaut[:300, 100:400]), 0.6, (235, 235, 235))
-    assert small in clf.predict(page).warnings
+    small = np.ascontiguousarray(astronaut[:200, 150:350])
+    page, _ = on_canvas(small, 0.6, (235, 235, 235))
+    assert page_ in clf.predict(page).warnings
+    assert bars in clf.predict(framed(small, 30, 30, 0, 0, (0, 0, 0))).warnings

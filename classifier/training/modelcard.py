@@ -53,8 +53,9 @@ KNOWN_LIMITS = [
     "Flat black or white edges (padding, frames, white backdrops) are nearly all real photos' in the training "
     "data, and the network learnt them as a sign of a real photo: a thin frame round an image used to hide most AI "
     "images. Since 2026-12-03 the crop stays inside a frame, letterbox bars or a page margin when the picture "
-    "inside is at least 256 px (faces.content_box), so those cost nothing; round a smaller picture the frame is "
-    "still seen and pulls the verdict towards real. Training with frames on both classes (train --frame) took "
+    "inside is at least 256 px, or when the frame runs all round it (faces.content_box, faces.enclosed), so those "
+    "cost under a point; bars along two or three sides of a smaller picture are still seen and pull the verdict "
+    "towards real. Training with frames on both classes (train --frame) took "
     "that cue away but lost on the held-out studio headshots, so it does not ship.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
