@@ -241,6 +241,31 @@ def test_the_robustness_checks_include_flat_edges() -> None:
     assert page.shape == rgb.shape and (page[:20] == 235).all() and (page[-20:] == 235).all()
 
 
+def test_the_robustness_checks_include_a_close_crop_and_a_caption_bar() -> None:
+    """A close crop is smaller than the window (so it is enlarged); a caption bar is not a flat frame."""
+    from classifier.faces import Box, content_box
+    from classifier.training.evaluate import ROBUSTNESS
+
+    rgb = np.random.default_rng(0).integers(1, 250, (240, 300, 3), dtype=np.uint8)
+    close = ROBUSTNESS["close_crop"](rgb)
+    assert close.shape == (160, 200, 3) and np.array_equal(close, rgb[40:200, 50:250])
+    post = ROBUSTNESS["caption_bar"](rgb)
+    assert post.shape == (288, 300, 3) and np.array_equal(post[:240], rgb)
+    assert (post[240:] < 100).any() and (post[240:] == 255).mean() > 0.8, "dark text on a white bar"
+    assert content_box(post) == Box(0, 0, 300, 288), "a caption bar is not a frame: it stays in the square"
+
+
+def test_product_verdicts_use_the_wider_band_where_asked() -> None:
+    from classifier import calibration as cal
+    from classifier.training.evaluate import product_verdicts
+
+    band = (0.6, 0.8)
+    lo, hi = cal.widened_band(band)
+    p = np.array([0.5, 0.5, 0.85, 0.85, lo - 0.01, 0.95])
+    wide = np.array([False, True, False, True, True, True])
+    assert list(product_verdicts(p, wide, band)) == ["real", "uncertain", "ai", "uncertain", "real", "ai"]
+
+
 def test_train_command_line_passes_the_cutmix_share() -> None:
     assert cfg().cutmix == 0.0
     assert cfg("--cutmix", "0.5").cutmix == 0.5

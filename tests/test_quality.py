@@ -209,3 +209,20 @@ def test_the_user_is_told_whether_a_frame_was_left_out_or_analysed(clf, astronau
     page, _ = on_canvas(small, 0.6, (235, 235, 235))
     assert page_ in clf.predict(page).warnings
     assert bars in clf.predict(framed(small, 30, 30, 0, 0, (0, 0, 0))).warnings
+
+
+def test_an_enlarged_face_gets_the_wider_band_and_a_warning(clf, astronaut):
+    """A close crop under the window is enlarged for the network, and enlarged AI faces score low (27 % of the
+    test split's AI images under the cut on its centre two-thirds), so its verdict uses the wider band."""
+    from classifier import calibration as cal
+    from classifier.faces import Box
+    from classifier.predictor import ENLARGED_WARNING, is_enlarged
+
+    assert is_enlarged(Box(0, 0, 200, 200), 256) and not is_enlarged(Box(0, 0, 205, 205), 256)
+    assert not is_enlarged(Box(0, 0, 300, 300), 256)
+    mark = ENLARGED_WARNING.split("{px}")[1][:30]
+    assert not any(mark in w for w in clf.predict(astronaut).warnings)
+    small = clf.predict(np.ascontiguousarray(astronaut[20:200, 150:330]))
+    assert any(mark in w for w in small.warnings), small.warnings
+    face = small.faces[0]
+    assert face.crop[2] < 205 and face.verdict == cal.verdict(face.p_ai, cal.widened_band(clf.band))

@@ -17,8 +17,8 @@ import numpy as np
 
 from .. import calibration as cal
 from ..card import CARD_FILE, EVAL_FILE, PROTOCOL_DIR, read_json, write_json
-from ..faces import detect_faces, model_input
-from ..predictor import Classifier, load_classifier, model_dir_default
+from ..faces import content_box, crop_box, detect_faces, model_input
+from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
 from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
 from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
 from .metrics import confusion, roc_auc, roc_points
@@ -51,6 +51,21 @@ def _on_canvas(img: np.ndarray) -> np.ndarray:
     return on_canvas(img, 0.8, (235, 235, 235))[0]
 
 
+def _close_crop(img: np.ndarray) -> np.ndarray:
+    """The centre two-thirds: a close crop of the portrait (a profile picture), smaller than the network's window."""
+    h, w = img.shape[:2]
+    return np.ascontiguousarray(img[h // 6 : h - h // 6, w // 6 : w - w // 6])
+
+
+def _caption_bar(img: np.ndarray) -> np.ndarray:
+    """A white bar a fifth of the height with a line of dark text under the photo: a meme or a social-media post."""
+    h, w = img.shape[:2]
+    bar = np.full((h // 5, w, 3), 255, np.uint8)
+    cv2.putText(bar, "Look at this photo!", (max(2, w // 50), h // 10 + 5), cv2.FONT_HERSHEY_SIMPLEX,
+                max(0.3, w / 430), (20, 20, 20), max(1, w // 128))
+    return np.vstack([img, bar])
+
+
 ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "original": lambda im: im,
     "jpeg_q50": lambda im: jpeg_roundtrip(im, 50),
@@ -62,26 +77,41 @@ ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "white_frame": _framed_by(0.04, 255),
     "on_page": _framed_by(0.2, 235),
     "on_canvas": _on_canvas,
+    # Found 2026-12-03: a close crop is enlarged, and enlarged AI faces score low (predictor.is_enlarged); a text
+    # bar is not a flat frame, so it stays in the square, and white is a real photo's edge in our data.
+    "close_crop": _close_crop,
+    "caption_bar": _caption_bar,
 }
 
 
-def pipeline_outputs(clf: Classifier, images: list[np.ndarray], batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated p_ai and the novelty flag per image via the app's pipeline (top face, else centre square)."""
-    p_out, novel_out = [], []
+def pipeline_outputs(clf: Classifier, images: list[np.ndarray],
+                     batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calibrated p_ai, the novelty flag and the enlargement flag (``predictor.is_enlarged``) per image via the
+    app's pipeline (top face, else centre square)."""
+    p_out, novel_out, enlarged = [], [], []
     for i in range(0, len(images), batch):
         crops = []
         for img in images[i : i + batch]:
             faces = detect_faces(img, max_faces=1)
-            crops.append(model_input(img, faces[0] if faces else None, clf.input_size, clf.framing))
+            face, inner = (faces[0] if faces else None), content_box(img)
+            crops.append(model_input(img, face, clf.input_size, clf.framing, inner))
+            enlarged.append(is_enlarged(crop_box(face, img.shape, clf.framing, inner), clf.input_size))
         p, _, novel = clf.outputs(np.stack(crops))
         p_out.append(p)
         novel_out.append(novel)
-    return np.concatenate(p_out), np.concatenate(novel_out)
+    return np.concatenate(p_out), np.concatenate(novel_out), np.array(enlarged, bool)
 
 
 def pipeline_probabilities(clf: Classifier, images: list[np.ndarray], batch: int = 64) -> np.ndarray:
     """Calibrated p_ai per image via the app's pipeline (top face, else centre square)."""
     return pipeline_outputs(clf, images, batch)[0]
+
+
+def product_verdicts(p: np.ndarray, wide: np.ndarray, band: tuple[float, float]) -> np.ndarray:
+    """The app's verdict per image ("ai", "real", "uncertain"): the wider band where ``wide`` (an unfamiliar or
+    enlarged face); the small-face rule aside, as the top face's size is not kept here."""
+    lo, hi = np.where(wide, cal.widened_band(band)[0], band[0]), np.where(wide, cal.widened_band(band)[1], band[1])
+    return np.where(p >= hi, "ai", np.where(p < lo, "real", "uncertain"))
 
 
 def summary(y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, float]) -> dict:
@@ -196,7 +226,7 @@ def held_out_summary(
 def held_out_report(clf: Classifier, records: list[Record], data: str | None, real_test: list[Record],
                     real_test_p: np.ndarray) -> dict:
     """The held-out families through the app's pipeline, with the per-image numbers behind them."""
-    p, novel = pipeline_outputs(clf, load_images(records, data))
+    p, novel, _ = pipeline_outputs(clf, load_images(records, data))
     summary_ = held_out_summary(records, p, real_test_p, clf.threshold, clf.band)
     for row in summary_["groups"]:  # how often the "unlike the training data" warning fires per family
         row["flagged_novel"] = float(np.mean([novel[i] for i, r in enumerate(records)
@@ -225,7 +255,7 @@ def protocol_held_out(model_dir: Path, data: str | None, all_records: list[Recor
         raise ValueError(f"{pdir} holds a model that trained on every held-out source; it measures nothing")
     trained = trained_sources(pclf.card)
     real_test = [r for r in all_records if r.split == "test" and r.source in trained and r.label == "real"]
-    real_test_p, _ = pipeline_outputs(pclf, load_images(real_test, data))
+    real_test_p = pipeline_probabilities(pclf, load_images(real_test, data))
     report = held_out_report(pclf, [r for r in all_records if r.source in unseen], data, real_test, real_test_p)
     report["model"] = {"dir": PROTOCOL_DIR, "version": pclf.card["version"],
                        "lite_sha256": pclf.card.get("lite_sha256"),
@@ -284,12 +314,15 @@ def evaluate(
     p_orig = None
     novel_orig = None
     for name, transform in (ROBUSTNESS if degradations else {"original": ROBUSTNESS["original"]}).items():
-        p, novel = pipeline_outputs(clf, [transform(im) for im in images])
+        p, novel, enlarged = pipeline_outputs(clf, [transform(im) for im in images])
         if name == "original":
             p_orig, novel_orig = p, novel
         s = summary(y, p, clf.threshold, clf.band)
+        said = product_verdicts(p, novel | enlarged, clf.band)
         robustness.append(
-            {"name": name, "balanced_accuracy": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"]}
+            {"name": name, "balanced_accuracy": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
+             "ai_called_real": float(np.mean(said[y == 1] == "real")),
+             "real_called_ai": float(np.mean(said[y == 0] == "ai")), "enlarged": float(np.mean(enlarged))}
         )
         print(f"  {name:12s} balanced_acc={s['balanced_accuracy']:.4f} auc={s['roc_auc']:.4f}", flush=True)
     for row in robustness:

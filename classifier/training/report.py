@@ -194,13 +194,17 @@ def results_markdown(model_dir: str | Path) -> str:
             "",
             "Robustness (test split, degraded before the pipeline):",
             "",
-            "| degradation | balanced accuracy | change |",
-            "|---|---|---|",
+            "| degradation | balanced accuracy | change | AI called real | real called AI |",
+            "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts |"
+            f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts | "
+            f"{_pct(r['ai_called_real']) if 'ai_called_real' in r else '-'} | "
+            f"{_pct(r['real_called_ai']) if 'real_called_ai' in r else '-'} |"
             for r in ev["robustness"]
         ]
+        lines += ["", "Balanced accuracy at the cut; the last two columns are the app's verdicts (a wider uncertain "
+                  "band for unfamiliar or enlarged faces, `predictor.is_enlarged`; the small-face rule aside)."]
         lines += [""] + _candidates(ev)
     if bench:
         lines += _speed(bench)
