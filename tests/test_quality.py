@@ -218,11 +218,15 @@ def test_an_enlarged_face_gets_the_wider_band_and_a_warning(clf, astronaut):
     from classifier.faces import Box
     from classifier.predictor import ENLARGED_WARNING, is_enlarged
 
-    assert is_enlarged(Box(0, 0, 200, 200), 256) and not is_enlarged(Box(0, 0, 205, 205), 256)
+    from classifier.predictor import ENLARGE_LIMIT
+    from classifier.training.augment import AugmentConfig
+
+    assert ENLARGE_LIMIT == pytest.approx(1 / AugmentConfig().crop_scale[0]), "beyond what training enlarged"
+    assert is_enlarged(Box(0, 0, 190, 190), 256) and not is_enlarged(Box(0, 0, 192, 192), 256)
     assert not is_enlarged(Box(0, 0, 300, 300), 256)
     mark = ENLARGED_WARNING.split("{px}")[1][:30]
     assert not any(mark in w for w in clf.predict(astronaut).warnings)
     small = clf.predict(np.ascontiguousarray(astronaut[20:200, 150:330]))
     assert any(mark in w for w in small.warnings), small.warnings
     face = small.faces[0]
-    assert face.crop[2] < 205 and face.verdict == cal.verdict(face.p_ai, cal.widened_band(clf.band))
+    assert face.crop[2] < 192 and face.verdict == cal.verdict(face.p_ai, cal.widened_band(clf.band))

@@ -57,7 +57,7 @@ KNOWN_LIMITS = [
     "cost under a point; bars along two or three sides of a smaller picture are still seen and pull the verdict "
     "towards real. Training with frames on both classes (train --frame) took "
     "that cue away but lost on the held-out studio headshots, so it does not ship.",
-    "A close crop or a small picture (a face's square under 205 px) is enlarged for the network, and enlarged AI "
+    "A close crop or a small picture (a face's square under 192 px) is enlarged for the network, and enlarged AI "
     "faces score low: on the test split's centre two-thirds 11.8 % of AI images are still called real, with the "
     "wider uncertain band such faces get (evaluate: close_crop). A caption bar under a photo costs 5 points "
     "(caption_bar). Crop a picture to the photo itself before checking it.",
