@@ -52,10 +52,11 @@ def is_enlarged(crop: Box, size: int) -> bool:
     """Whether the square the network sees had to be enlarged more than ``ENLARGE_LIMIT`` to reach ``size``.
 
     Why: training enlarged its squares 1.33x at most (crop-scale jitter; every dataset image holds the 256 px
-    window), and on the test split's centre two-thirds (171 px, enlarged 1.5x: a close crop or a profile picture) 2.8.0's ranking held
-    (ROC-AUC 0.990) but its probabilities fell: 27 % of AI images scored under the cut, most of them between 0.05
-    and 0.8, while 92 % of real ones stayed under 0.05. The wider band turns part of those misses into
-    *uncertain* (AI images called real: 19.8 -> 11.8 %, real ones called AI: none either way; ``evaluate``).
+    window), and on the test split's centre two-thirds (171 px, enlarged 1.5x: a close crop or a profile
+    picture) 2.8.0's ranking held (ROC-AUC 0.990) but its probabilities fell: 27 % of AI images scored under
+    the cut, most of them between 0.05 and 0.8, while 92 % of real ones stayed under 0.05. The wider band turns
+    part of those misses into *uncertain* (AI images called real: 19.8 -> 11.8 %, real ones called AI: none
+    either way; ``evaluate``).
     """
     return min(crop.w, crop.h) * ENLARGE_LIMIT < size
 

@@ -216,9 +216,7 @@ def test_an_enlarged_face_gets_the_wider_band_and_a_warning(clf, astronaut):
     test split's AI images under the cut on its centre two-thirds), so its verdict uses the wider band."""
     from classifier import calibration as cal
     from classifier.faces import Box
-    from classifier.predictor import ENLARGED_WARNING, is_enlarged
-
-    from classifier.predictor import ENLARGE_LIMIT
+    from classifier.predictor import ENLARGE_LIMIT, ENLARGED_WARNING, is_enlarged
     from classifier.training.augment import AugmentConfig
 
     assert ENLARGE_LIMIT == pytest.approx(1 / AugmentConfig().crop_scale[0]), "beyond what training enlarged"
