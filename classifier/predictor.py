@@ -226,13 +226,13 @@ class Classifier:
             if n_novel:
                 warnings = [*warnings, NOVEL_WARNING.format(n=n_novel)]
             squares = [crop_box(face, rgb.shape, self.framing, inner) for face in faces]
-            n_enlarged = sum(is_enlarged(sq, self.input_size) for sq in squares)
-            if n_enlarged:
+            enlarged = [is_enlarged(sq, self.input_size) for sq in squares]
+            if any(enlarged):
                 px = math.ceil(self.input_size / ENLARGE_LIMIT) - 1
-                warnings = [*warnings, ENLARGED_WARNING.format(n=n_enlarged, px=px)]
-            for face, square in zip(faces, squares, strict=True):
+                warnings = [*warnings, ENLARGED_WARNING.format(n=sum(enlarged), px=px)]
+            for face, square, enlarged_face in zip(faces, squares, enlarged, strict=True):
                 p = float(p_all[k])
-                unfamiliar = bool(novel[k]) or is_enlarged(square, self.input_size)
+                unfamiliar = bool(novel[k]) or enlarged_face
                 heat = upsample(cam_heatmap(cams[k]), crops[k].shape[:2]) if cams is not None else None
                 k += 1
                 results.append(FaceResult(

@@ -45,7 +45,7 @@ from classifier.training.data import (
     standard_inputs,
 )
 from classifier.training.export import load_keras_model, views_of
-from classifier.training.insights import block_mean, radial_profile
+from classifier.training.insights import block_mean, log_spectrum, radial_profile
 from classifier.training.metrics import roc_auc
 from classifier.training.model import load_imagenet_weights, make_model
 from classifier.training.refit import cross_fitted_logits, fit_head, fold_of, pooled_features
@@ -61,9 +61,7 @@ def residual_spectrum(crop: np.ndarray) -> np.ndarray:
     """
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     residual = gray.astype(np.float32) - cv2.medianBlur(gray, 3).astype(np.float32)
-    side = residual.shape[0]
-    window = np.outer(np.hanning(side), np.hanning(side))
-    spectrum = np.log(np.abs(np.fft.fftshift(np.fft.fft2(residual * window))) + 1e-3)
+    spectrum = log_spectrum(residual, residual.shape[0])
     coarse = block_mean(spectrum, 32)[:16]  # the spectrum of a real image is symmetric: half is all of it
     return np.concatenate([radial_profile(spectrum), coarse.ravel()]).astype(np.float32)
 

@@ -110,8 +110,8 @@ def pipeline_probabilities(clf: Classifier, images: list[np.ndarray], batch: int
 def product_verdicts(p: np.ndarray, wide: np.ndarray, band: tuple[float, float]) -> np.ndarray:
     """The app's verdict per image ("ai", "real", "uncertain"): the wider band where ``wide`` (an unfamiliar or
     enlarged face); the small-face rule aside, as the top face's size is not kept here."""
-    lo, hi = np.where(wide, cal.widened_band(band)[0], band[0]), np.where(wide, cal.widened_band(band)[1], band[1])
-    return np.where(p >= hi, "ai", np.where(p < lo, "real", "uncertain"))
+    wider = cal.widened_band(band)
+    return np.array([cal.verdict(float(pi), wider if w else band) for pi, w in zip(p, wide, strict=True)])
 
 
 def summary(y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, float]) -> dict:
