@@ -119,7 +119,8 @@ def train_config(args: argparse.Namespace):
              "degrade": args.degrade, "head_refit_c": args.head_refit, "zoom_out": args.zoom_out,
              "cutmix": args.cutmix, "cutmix_same_label": True if args.cutmix_same_label else None,
              "mixstyle": args.mixstyle,
-             "frame_ai": args.frame[0] if args.frame else None, "frame_real": args.frame[1] if args.frame else None}
+             "frame_ai": args.frame[0] if args.frame else None, "frame_real": args.frame[1] if args.frame else None,
+             "close_crop": args.close_crop, "caption": args.caption}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -301,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--frame", type=float, nargs=2, default=None, metavar=("P_AI", "P_REAL"),
                    help="give an AI / a real training image a flat frame, letterbox bars or a canvas with these "
                         "probabilities (flat edges are nearly all real in the data; default 0 0: off)")
+    s.add_argument("--close-crop", type=float, default=None, metavar="P",
+                   help="make a training view a close crop (half to three quarters of the standard crop's side, "
+                        "enlarged to the input) with probability P (default 0: off)")
+    s.add_argument("--caption", type=float, default=None, metavar="P",
+                   help="put a caption band of text above or below a training image with probability P "
+                        "(default 0: off)")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

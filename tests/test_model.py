@@ -159,16 +159,17 @@ def test_zoom_out_makes_a_small_face_inside_the_native_window() -> None:
     assert out is rgb and box == big
 
 
-def test_augmentation_without_zoom_out_draws_the_same_views_as_before() -> None:
-    """The option off must not move the random stream: older recipes stay reproducible."""
+@pytest.mark.parametrize("option", ["p_zoom_out", "p_close", "p_caption"])
+def test_an_augmentation_off_draws_the_same_views_as_before(option: str) -> None:
+    """The option off must not move the random stream (older recipes stay reproducible); on, it changes the view."""
     from classifier.faces import Box, Framing
     from classifier.training.augment import AugmentConfig, augment
 
     rgb = np.random.default_rng(1).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     face, framing = Box(70, 60, 120, 140), Framing(2.6, 256)
     a = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(), framing)
-    b = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(p_zoom_out=0.0), framing)
-    c = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(p_zoom_out=1.0), framing)
+    b = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(**{option: 0.0}), framing)
+    c = augment(rgb, face, 256, np.random.default_rng(5), 0.0, AugmentConfig(**{option: 1.0}), framing)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
@@ -403,3 +404,42 @@ def test_a_fine_tune_at_another_input_size_or_with_mixstyle_starts_from_the_pare
         for layer in parent.layers:
             for a, b in zip(layer.get_weights(), child.get_layer(layer.name).get_weights(), strict=True):
                 np.testing.assert_array_equal(a, b, err_msg=layer.name)
+
+
+def test_train_command_line_passes_close_crops_and_captions_to_the_augmentation() -> None:
+    assert (cfg().close_crop, cfg().caption) == (0.0, 0.0)
+    asked = cfg("--close-crop", "0.3", "--caption", "0.2").augmentation()
+    assert (asked.p_close, asked.p_caption) == (0.3, 0.2)
+
+
+def test_a_close_crop_is_smaller_than_the_window_and_so_enlarged() -> None:
+    from classifier.faces import Box, Framing
+    from classifier.predictor import is_enlarged
+    from classifier.training.augment import AugmentConfig, jittered_crop
+
+    rgb = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    face, framing = Box(70, 60, 120, 140), Framing(2.6, 256)
+    close = AugmentConfig(p_close=1.0, aspect=(1.0, 1.0))
+    sides = [jittered_crop(rgb, face, np.random.default_rng(s), close, framing).shape[0] for s in range(30)]
+    assert all(128 <= side <= 192 for side in sides)
+    assert sum(is_enlarged(Box(0, 0, side, side), 256) for side in sides) >= 25  # mostly beyond the jitter
+
+
+def test_a_caption_band_adds_text_above_or_below_and_the_face_box_follows() -> None:
+    from classifier.faces import Box
+    from classifier.training.augment import add_caption
+
+    rgb = np.random.default_rng(0).integers(1, 255, (200, 160, 3), dtype=np.uint8)
+    face = Box(40, 50, 60, 80)
+    seen = set()
+    for seed in range(20):
+        out, box = add_caption(rgb, face, np.random.default_rng(seed))
+        bh = out.shape[0] - 200
+        assert out.shape[1] == 160 and 20 <= bh <= 50
+        top = box.y - face.y
+        assert top in (0, bh) and (box.x, box.w, box.h) == (face.x, face.w, face.h)
+        assert np.array_equal(out[top : top + 200], rgb), "the photo itself is untouched"
+        band = out[:bh] if top else out[200:]
+        assert len(np.unique(band.reshape(-1, 3), axis=0)) > 2, "the band carries text, not a flat colour"
+        seen.add("above" if top else "below")
+    assert seen == {"above", "below"}

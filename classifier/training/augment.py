@@ -48,6 +48,15 @@ class AugmentConfig:
     # are mirrored out to the window, so small faces are not out of distribution. 0: off (before 2.10).
     p_zoom_out: float = 0.0
     zoom_face_px: tuple[float, float] = (30.0, 72.0)
+    # Close crops: a profile picture or a cropped-in portrait holds less than the network's window, so the app
+    # enlarges it; enlarged AI faces scored low (the close_crop check, 2.8.0: -11.7 points). With this
+    # probability the crop's side is drawn from ``close_scale`` instead, so the view is enlarged as such a
+    # picture is. 0: off (before 2.9).
+    p_close: float = 0.0
+    close_scale: tuple[float, float] = (0.5, 0.75)
+    # Caption bars: a band of text above or below the photo (a meme, a post). White edges with text are a
+    # real-photo cue in the data (the caption_bar check, 2.8.0: -5.2 points). 0: off (before 2.9).
+    p_caption: float = 0.0
 
     def degraded(self, scale: float) -> AugmentConfig:
         """The same augmentation with the detail-destroying steps (down/up-scaling, blur, noise, JPEG) ``scale``
@@ -90,7 +99,8 @@ def jittered_crop(
     """The standard crop, randomly scaled, shifted and squashed."""
     h, w = rgb.shape[:2]
     base = crop_box(face, rgb.shape, framing)
-    side = base.w * rng.uniform(*cfg.crop_scale)
+    close = bool(cfg.p_close) and rng.random() < cfg.p_close  # drawn only when on: older recipes replay
+    side = base.w * rng.uniform(*(cfg.close_scale if close else cfg.crop_scale))
     ratio = rng.uniform(*cfg.aspect)
     cw, ch = side * np.sqrt(ratio), side / np.sqrt(ratio)
     cw, ch = min(cw, w), min(ch, h)
@@ -167,6 +177,35 @@ def add_frame(rgb: np.ndarray, face: Box | None, rng: np.random.Generator) -> tu
         top = bottom = 0
     moved = face and Box(face.x + left, face.y + top, face.w, face.h, face.score)
     return framed(rgb, top, bottom, left, right, colour), moved
+
+
+CAPTION_WORDS = ("look", "at", "this", "photo", "me", "today", "new", "profile", "pic", "when", "you", "the",
+                 "best", "day", "ever", "lol", "2024", "my", "friend", "who", "is", "she", "he", "real", "or", "not")
+FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX,
+         cv2.FONT_HERSHEY_PLAIN)
+
+
+def add_caption(rgb: np.ndarray, face: Box | None, rng: np.random.Generator) -> tuple[np.ndarray, Box | None]:
+    """A caption band above or below the photo: a flat colour (``frame_colour``) a tenth to a quarter of its
+    height, with a line or two of random words in a contrasting colour; the face box moves with the photo."""
+    h, w = rgb.shape[:2]
+    bh = max(12, round(rng.uniform(0.1, 0.25) * h))
+    colour = frame_colour(rng)
+    band = np.empty((bh, w, 3), np.uint8)
+    band[:] = colour
+    ink = (20, 20, 20) if sum(colour) > 380 else (235, 235, 235)
+    lines = int(rng.integers(1, 3))
+    font = FONTS[int(rng.integers(len(FONTS)))]
+    scale = max(0.3, bh / lines / 40 * rng.uniform(0.7, 1.2))
+    for k in range(lines):
+        text = " ".join(rng.choice(CAPTION_WORDS, int(rng.integers(2, 7))))
+        y = round(bh * (k + 0.75) / lines)
+        cv2.putText(band, text, (int(rng.integers(2, max(3, w // 8))), y), font, scale, ink,
+                    max(1, round(scale * 2)), cv2.LINE_AA)
+    if rng.random() < 0.5:  # below the photo
+        return np.vstack([rgb, band]), face
+    moved = face and Box(face.x, face.y + bh, face.w, face.h, face.score)
+    return np.vstack([band, rgb]), moved
 
 
 def _skin_smooth(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -306,6 +345,8 @@ def augment(
         rgb, face = zoom_out(rgb, face, rng, cfg, framing.min_side)
     if p_frame and rng.random() < p_frame:  # last: a frame goes round the finished photo
         rgb, face = add_frame(rgb, face, rng)
+    if cfg.p_caption and rng.random() < cfg.p_caption:
+        rgb, face = add_caption(rgb, face, rng)
     img = np.ascontiguousarray(jittered_crop(rgb, face, rng, cfg, framing))
     if rng.random() < cfg.p_polish:
         img = polish(img, rng)

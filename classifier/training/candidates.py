@@ -64,6 +64,8 @@ def candidate_row(card: dict) -> dict:
             "cutmix": _cutmix(cfg),
             "mixstyle": cfg.get("mixstyle") or 0.0,
             "frame": _frame(cfg),
+            "close_crop": cfg.get("close_crop") or 0.0,
+            "caption": cfg.get("caption") or 0.0,
             "soup": soup_label(card),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
@@ -108,7 +110,8 @@ def run_key(row: dict) -> tuple:
     return (row["arch"], row["steps"], row.get("frozen_through"), row.get("ema"), row.get("reweight"),
             row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
             row.get("head_refit_augmented"), row.get("zoom_out") or 0.0, row.get("balanced_over"),
-            row.get("soup"), row.get("cutmix") or 0.0, row.get("mixstyle") or 0.0, row.get("frame"))
+            row.get("soup"), row.get("cutmix") or 0.0, row.get("mixstyle") or 0.0, row.get("frame"),
+            row.get("close_crop") or 0.0, row.get("caption") or 0.0)
 
 
 def same_run(a: dict, b: dict) -> bool:

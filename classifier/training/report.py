@@ -84,6 +84,8 @@ def _candidates(ev: dict) -> list[str]:
             f"{', cutmix ' + str(c['cutmix']) if c.get('cutmix') else ''}"
             f"{', MixStyle ' + str(c['mixstyle']) if c.get('mixstyle') else ''}"
             f"{', frames ' + c['frame'] + ' (AI / real)' if c.get('frame') else ''}"
+            f"{', close crops ' + str(c['close_crop']) if c.get('close_crop') else ''}"
+            f"{', captions ' + str(c['caption']) if c.get('caption') else ''}"
             f"{', populations balanced' if c.get('balanced_over') == 'populations' else ''} | "
             f"{c.get('simulated_fakes') or 0} | "
             f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "

@@ -125,9 +125,14 @@ class TrainConfig:
     # away (models/candidates.json). 0 = off, as shipped; the shipped fix is faces.content_box.
     frame_ai: float = 0.0
     frame_real: float = 0.0
+    # How often a training view is a close crop, enlarged to the input (AugmentConfig.p_close), and how often
+    # the photo gets a caption band of text (augment.add_caption); both classes alike. 0 = off.
+    close_crop: float = 0.0
+    caption: float = 0.0
 
     def augmentation(self) -> AugmentConfig:
-        return dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out)
+        return dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out,
+                                   p_close=self.close_crop, p_caption=self.caption)
 
     def framing(self) -> Framing:
         return Framing(self.crop_margin, self.input_size if self.native_pixels else 0)
