@@ -295,3 +295,46 @@ def test_a_page_round_a_small_picture_does_not_change_what_the_network_sees():
         page = framed(x, top, top + 7, left, left + 3, (235, 235, 235))
         moved = Box(face.x + left, face.y + top, face.w, face.h)
         assert np.array_equal(model_input(page, moved, 256, framing), plain)
+
+
+def _captioned(x: np.ndarray, below: bool, colour=(255, 255, 255), ink=(20, 20, 20)) -> np.ndarray:
+    """``x`` with a caption band of bold text a fifth of its height, as a meme or a post has."""
+    h, w = x.shape[:2]
+    band = np.empty((h // 5, w, 3), np.uint8)
+    band[:] = colour
+    cv2.putText(band, "Look at this!", (4, h // 10 + 5), cv2.FONT_HERSHEY_SIMPLEX, w / 430, ink, 2)
+    return np.vstack([x, band] if below else [band, x])
+
+
+@pytest.mark.parametrize("colour,ink", [((255, 255, 255), (20, 20, 20)), ((10, 10, 10), (240, 240, 240))])
+def test_content_box_cuts_a_caption_band_on_one_side(colour, ink):
+    from classifier.faces import content_box
+
+    x = _photo(256, 256)
+    assert content_box(_captioned(x, below=True, colour=colour, ink=ink)) == Box(0, 0, 256, 256)
+    assert content_box(_captioned(x, below=False, colour=colour, ink=ink)) == Box(0, 51, 256, 256)
+
+
+def test_content_box_keeps_a_plain_band_and_a_padded_photos_jpeg_ringing():
+    """A band without text is one flat side (kept, as a backdrop is); the ringing that JPEG leaves along a padded
+    photo's edge marks a line or two of the padding, which is not text (SCUT-FBP5500's one-sided white padding)."""
+    from classifier.faces import content_box
+    from classifier.training.augment import framed, jpeg_roundtrip
+
+    x = _photo(256, 220)
+    assert content_box(framed(x, 0, 40, 0, 0, (255, 255, 255))) == Box(0, 0, 220, 296)
+    padded = jpeg_roundtrip(cv2.GaussianBlur(framed(x, 0, 0, 0, 36, (255, 255, 255)), (0, 0), 0.6), 50)
+    assert content_box(padded) == Box(0, 0, 256, 256)
+    band = _captioned(x, below=True)
+    band[256:262, ::3] = 20  # ink right against the photo, no flat line between: no straight edge to cut along
+    assert content_box(band).h == band.shape[0]
+
+
+def test_a_caption_band_does_not_change_what_the_network_sees():
+    x, face, framing = _photo(256, 256), Box(90, 80, 70, 90), Framing(2.6, 256)
+    from classifier.faces import content_box
+
+    captioned = _captioned(x, below=False)
+    moved = Box(face.x, face.y + 51, face.w, face.h)
+    assert np.array_equal(model_input(captioned, moved, 256, framing, content_box(captioned)),
+                          model_input(x, face, 256, framing))
