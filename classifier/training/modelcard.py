@@ -59,8 +59,9 @@ KNOWN_LIMITS = [
     "that cue away but lost on the held-out studio headshots, so it does not ship.",
     "A close crop or a small picture (a face's square under 192 px) is enlarged for the network, and enlarged AI "
     "faces score low: on the test split's centre two-thirds 11.8 % of AI images are still called real, with the "
-    "wider uncertain band such faces get (evaluate: close_crop). A caption bar under a photo costs 5 points "
-    "(caption_bar). Crop a picture to the photo itself before checking it.",
+    "wider uncertain band such faces get (evaluate: close_crop). Crop a picture to the photo itself before "
+    "checking it. A caption band of text along one side of a picture of at least 256 px is cut away "
+    "(faces.content_box); text over the photo, or a band round a smaller picture, is still seen.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 
