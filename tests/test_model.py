@@ -243,7 +243,7 @@ def test_the_robustness_checks_include_flat_edges() -> None:
 
 
 def test_the_robustness_checks_include_a_close_crop_and_a_caption_bar() -> None:
-    """A close crop is smaller than the window (so it is enlarged); a caption bar is not a flat frame."""
+    """A close crop is smaller than the window (so it is enlarged); a caption bar is cut away like a frame."""
     from classifier.faces import Box, content_box
     from classifier.training.evaluate import ROBUSTNESS
 
@@ -253,7 +253,7 @@ def test_the_robustness_checks_include_a_close_crop_and_a_caption_bar() -> None:
     post = ROBUSTNESS["caption_bar"](rgb)
     assert post.shape == (288, 300, 3) and np.array_equal(post[:240], rgb)
     assert (post[240:] < 100).any() and (post[240:] == 255).mean() > 0.8, "dark text on a white bar"
-    assert content_box(post) == Box(0, 0, 300, 288), "a caption bar is not a frame: it stays in the square"
+    assert content_box(post) == Box(0, 0, 300, 240), "the caption band is left out of the square"
 
 
 def test_product_verdicts_use_the_wider_band_where_asked() -> None:
