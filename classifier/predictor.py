@@ -35,7 +35,8 @@ def is_small(face: Box | None) -> bool:
 
 
 NO_FACE_WARNING = "No face found: the centre of the image was analysed instead, which is less reliable."
-FRAMED_WARNING = "The picture sits inside a frame, bars or a page: only the picture itself was analysed."
+FRAMED_WARNING = ("The picture sits inside a frame, bars or a page, or beside a caption band: only the picture itself "
+                  "was analysed.")
 SMALL_PAGE_WARNING = ("The picture sits inside a frame or on a page and is under {px} px: only the picture was "
                       "analysed, enlarged, which blurs the fine detail generators leave: treat the verdict with care.")
 SMALL_FRAMED_WARNING = ("The picture has flat bars along its edges and is under {px} px, so the bars were "

@@ -205,6 +205,11 @@ def test_the_user_is_told_whether_a_frame_was_left_out_or_analysed(clf, astronau
     plain = clf.predict(astronaut).warnings
     assert not {FRAMED_WARNING, bars, page_} & set(plain)
     assert FRAMED_WARNING in clf.predict(framed(astronaut, 20, 20, 20, 20, (255, 255, 255))).warnings
+    from classifier.training.evaluate import ROBUSTNESS
+
+    captioned = clf.predict(ROBUSTNESS["caption_bar"](astronaut))
+    assert FRAMED_WARNING in captioned.warnings
+    assert all(f.crop[1] + f.crop[3] <= astronaut.shape[0] for f in captioned.faces), "the band is left out"
     small = np.ascontiguousarray(astronaut[:200, 150:350])
     page, _ = on_canvas(small, 0.6, (235, 235, 235))
     assert page_ in clf.predict(page).warnings
