@@ -28,10 +28,10 @@ import numpy as np
 
 from classifier import calibration as cal
 from classifier.card import CARD_FILE, read_json
-from classifier.faces import content_box, detect_faces, model_input, resize_to_input
+from classifier.faces import resize_to_input
 from classifier.training.augment import AugmentConfig, jittered_crop
 from classifier.training.data import held_out_group, load_images, protocol_split, read_manifest
-from classifier.training.evaluate import ROBUSTNESS, trained_sources
+from classifier.training.evaluate import ROBUSTNESS, top_face_input, trained_sources
 from classifier.training.export import load_keras_model, views_of
 from classifier.training.metrics import roc_auc
 from classifier.training.refit import cross_fitted_logits, fit_head, fold_of, pooled_features, recipe_of
@@ -42,11 +42,7 @@ CLOSE = AugmentConfig(crop_scale=(0.5, 0.75), aspect=(1.0, 1.0))  # the crop geo
 
 def pipeline_crops(images: list[np.ndarray], size: int, framing) -> np.ndarray:
     """The app's crops (top face, frame-aware), as ``evaluate.pipeline_outputs`` builds them."""
-    out = []
-    for img in images:
-        faces = detect_faces(img, max_faces=1)
-        out.append(model_input(img, faces[0] if faces else None, size, framing, content_box(img)))
-    return np.stack(out).astype(np.float32)
+    return np.stack([top_face_input(img, size, framing)[0] for img in images]).astype(np.float32)
 
 
 def close_crops(images, boxes, size: int, framing, seed: int) -> np.ndarray:

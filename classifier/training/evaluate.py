@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import calibration as cal
 from ..card import CARD_FILE, EVAL_FILE, PROTOCOL_DIR, read_json, write_json
-from ..faces import content_box, crop_box, detect_faces, model_input
+from ..faces import Box, Framing, content_box, crop_box, detect_faces, model_input
 from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
 from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
 from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
@@ -84,6 +84,13 @@ ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def top_face_input(img: np.ndarray, size: int, framing: Framing) -> tuple[np.ndarray, Box]:
+    """The app's crop of an image's top face (else the centre square), frame-aware, and the square it came from."""
+    faces = detect_faces(img, max_faces=1)
+    face, inner = (faces[0] if faces else None), content_box(img)
+    return model_input(img, face, size, framing, inner), crop_box(face, img.shape, framing, inner)
+
+
 def pipeline_outputs(clf: Classifier, images: list[np.ndarray],
                      batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calibrated p_ai, the novelty flag and the enlargement flag (``predictor.is_enlarged``) per image via the
@@ -92,10 +99,9 @@ def pipeline_outputs(clf: Classifier, images: list[np.ndarray],
     for i in range(0, len(images), batch):
         crops = []
         for img in images[i : i + batch]:
-            faces = detect_faces(img, max_faces=1)
-            face, inner = (faces[0] if faces else None), content_box(img)
-            crops.append(model_input(img, face, clf.input_size, clf.framing, inner))
-            enlarged.append(is_enlarged(crop_box(face, img.shape, clf.framing, inner), clf.input_size))
+            crop, square = top_face_input(img, clf.input_size, clf.framing)
+            crops.append(crop)
+            enlarged.append(is_enlarged(square, clf.input_size))
         p, _, novel = clf.outputs(np.stack(crops))
         p_out.append(p)
         novel_out.append(novel)
