@@ -120,7 +120,7 @@ def train_config(args: argparse.Namespace):
              "cutmix": args.cutmix, "cutmix_same_label": True if args.cutmix_same_label else None,
              "mixstyle": args.mixstyle,
              "frame_ai": args.frame[0] if args.frame else None, "frame_real": args.frame[1] if args.frame else None,
-             "close_crop": args.close_crop, "caption": args.caption}
+             "close_crop": args.close_crop, "caption": args.caption, "rescale": args.rescale}
     overrides = {k: v for k, v in given.items() if v is not None}
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--caption", type=float, default=None, metavar="P",
                    help="put a caption band of text above or below a training image with probability P "
                         "(default 0: off)")
+    s.add_argument("--rescale", type=float, default=None, metavar="P",
+                   help="scale a training view down (to 0.3-0.9) and back up with probability P "
+                        "(default: 0.4 times --degrade)")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

@@ -412,6 +412,13 @@ def test_train_command_line_passes_close_crops_and_captions_to_the_augmentation(
     assert (asked.p_close, asked.p_caption) == (0.3, 0.2)
 
 
+def test_train_command_line_sets_the_rescale_probability_on_its_own() -> None:
+    # Unset, the rescale follows --degrade as before; set, it overrides only the rescale.
+    assert cfg("--degrade", "0.5").augmentation().p_rescale == pytest.approx(0.2)
+    asked = cfg("--degrade", "0.5", "--rescale", "0.7").augmentation()
+    assert (asked.p_rescale, asked.p_blur) == (pytest.approx(0.7), pytest.approx(0.15))
+
+
 def test_a_close_crop_is_smaller_than_the_window_and_so_enlarged() -> None:
     from classifier.faces import Box, Framing
     from classifier.predictor import is_enlarged

@@ -66,6 +66,7 @@ def candidate_row(card: dict) -> dict:
             "frame": _frame(cfg),
             "close_crop": cfg.get("close_crop") or 0.0,
             "caption": cfg.get("caption") or 0.0,
+            "rescale": cfg.get("rescale"),
             "soup": soup_label(card),
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
@@ -111,7 +112,7 @@ def run_key(row: dict) -> tuple:
             row["input_size"], row["train_seconds"], row.get("views", 1), row.get("head_refit_c"),
             row.get("head_refit_augmented"), row.get("zoom_out") or 0.0, row.get("balanced_over"),
             row.get("soup"), row.get("cutmix") or 0.0, row.get("mixstyle") or 0.0, row.get("frame"),
-            row.get("close_crop") or 0.0, row.get("caption") or 0.0)
+            row.get("close_crop") or 0.0, row.get("caption") or 0.0, row.get("rescale"))
 
 
 def same_run(a: dict, b: dict) -> bool:

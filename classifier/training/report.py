@@ -86,6 +86,7 @@ def _candidates(ev: dict) -> list[str]:
             f"{', frames ' + c['frame'] + ' (AI / real)' if c.get('frame') else ''}"
             f"{', close crops ' + str(c['close_crop']) if c.get('close_crop') else ''}"
             f"{', captions ' + str(c['caption']) if c.get('caption') else ''}"
+            f"{', rescale ' + str(c['rescale']) if c.get('rescale') is not None else ''}"
             f"{', populations balanced' if c.get('balanced_over') == 'populations' else ''} | "
             f"{c.get('simulated_fakes') or 0} | "
             f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "
