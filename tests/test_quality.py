@@ -41,11 +41,8 @@ def variants(rgb: np.ndarray) -> dict[str, object]:
 VARIANTS = ["original_png_pixels", "jpeg_q90", "jpeg_q50", "half_scale_jpeg", "grayscale", "webcam_like"]
 # At half scale the astronaut's face is 44x52 px. Below SMALL_FACE_PX the product never calls a face AI
 # (too little evidence; the predictor says so in a warning), so the verdict tests above hold by that rule. The
-# model itself is tested here on the probability: a known failure since 2.8.0 (p_ai 0.87 over the 0.80 cut;
-# 2.6.0: 0.26), kept visible rather than deleted. Over many real photos the refit is the safer model when
-# they are shrunk: see test_shrunk_real_photos_are_rarely_called_ai.
-SMALL_FACE_XFAIL = pytest.mark.xfail(strict=True, reason="2.8.0 scores the half-scale astronaut (a 44 px face) "
-                                                         "over its cut")
+# model itself is tested here on the probability: 2.8.0 failed it (p_ai 0.87 over its 0.80 cut; 2.6.0: 0.26);
+# 3.0.0 (EfficientNet-Lite0) passes, so the check is a plain test again.
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -58,7 +55,6 @@ def test_real_portrait_is_not_called_ai(clf, astronaut, variant):
     assert pred.verdict != "ai", f"real photo ({variant}) called AI: p_ai={pred.p_ai:.3f} >= {clf.band[1]:.3f}"
 
 
-@SMALL_FACE_XFAIL
 def test_half_scale_real_portrait_scores_below_the_cut(clf, astronaut):
     """The model, not the small-face rule: the half-scale astronaut's probability is under the AI edge."""
     pred = clf.predict(variants(astronaut)["half_scale_jpeg"])
