@@ -189,7 +189,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .predictor import model_dir_default
     from .training.candidates import compare
 
-    compare(args.dirs, Path(args.model_dir or model_dir_default()), args.keep)
+    try:
+        compare(args.dirs, Path(args.model_dir or model_dir_default()), args.keep, args.replace)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -362,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dirs", nargs="+", help="folders holding a model_card.json each")
     s.add_argument("--keep", action="store_true",
                    help="keep the candidates already recorded (their folders may be gone) and add these")
+    s.add_argument("--replace", action="store_true",
+                   help="start models/candidates.json over with these candidates only (without --keep or "
+                        "--replace an existing record is left alone)")
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("report", help="print (or --write into README.md) the results tables")

@@ -242,3 +242,22 @@ def test_a_head_refit_balanced_over_populations_is_its_own_run():
     by_population = candidates.candidate_row(card)
     assert (by_source["balanced_over"], by_population["balanced_over"]) == ("sources", "populations")
     assert candidates.merge_candidates([by_source], [by_population]) == [by_source, by_population]
+
+
+def test_compare_leaves_an_existing_record_alone_unless_told(tmp_path, capsys):
+    """Without --keep or --replace, compare must not overwrite the record (it holds tries whose folders are gone)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model_card.json").write_text(json.dumps(_card(300, 0.88)))
+    record = tmp_path / "models"
+    record.mkdir()
+    before = {"candidates": [candidates.candidate_row(_card(100, 0.8)), candidates.candidate_row(_card(200, 0.85))]}
+    (record / "candidates.json").write_text(json.dumps(before))
+    assert cli.main(["--model-dir", str(record), "compare", str(run)]) == 2
+    assert "--keep" in capsys.readouterr().err
+    assert json.loads((record / "candidates.json").read_text()) == before
+    assert cli.main(["--model-dir", str(record), "compare", "--keep", str(run)]) == 0
+    kept = json.loads((record / "candidates.json").read_text())["candidates"]
+    assert [r["train_seconds"] for r in kept] == [100, 200, 300]
+    assert cli.main(["--model-dir", str(record), "compare", "--replace", str(run)]) == 0
+    assert [r["train_seconds"] for r in json.loads((record / "candidates.json").read_text())["candidates"]] == [300]

@@ -159,12 +159,19 @@ def shipped_is_the_winner(shipped: dict, rows: list[dict]) -> bool:
     return shipped["retrain_of"] == best["train_seconds"] and any(same_run(shipped, r) for r in rows)
 
 
-def compare(dirs: list[str], model_dir: Path, keep: bool) -> dict:
-    """Record the candidates' results (from their cards) beside the shipped model; return the best row."""
+def compare(dirs: list[str], model_dir: Path, keep: bool, replace: bool = False) -> dict:
+    """Record the candidates' results (from their cards) beside the shipped model; return the best row.
+
+    An existing record is kept (``keep``) or, only when asked (``replace``), started over: the record holds
+    tries whose folders are long gone, so overwriting it by default lost them for good (it happened once).
+    """
+    path = model_dir / "candidates.json"
+    if path.exists() and not (keep or replace):
+        raise ValueError(f"{path} already records {len(read_json(path)['candidates'])} candidates: add --keep "
+                         "to add these to them, or --replace to start the record over")
     rows = [candidate_row(read_json(Path(d) / CARD_FILE)) for d in dirs]
     for row in rows:
         print(json.dumps(row))
-    path = model_dir / "candidates.json"
     if keep and path.exists():
         rows = merge_candidates(read_json(path)["candidates"], rows)
     write_json(path, {"candidates": rows})
