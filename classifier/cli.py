@@ -177,7 +177,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .training.evaluate import evaluate
 
-    report = evaluate(model_dir=args.model_dir, data=args.data, split=args.split)
+    report = evaluate(model_dir=args.model_dir, data=args.data, split=args.split,
+                      degradations=not args.no_degradations)
     t = report["overall"]
     print(f"{args.split}: n={t['n']} roc_auc={t['roc_auc']:.4f} balanced_acc={t['balanced_accuracy']:.4f} "
           f"ece={t['ece']:.4f}")
@@ -353,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("evaluate", help="metrics on a split; writes models/evaluation.json")
     s.add_argument("--data", default=None)
     s.add_argument("--split", default="test", choices=["val", "test"])
+    s.add_argument("--no-degradations", action="store_true",
+                   help="skip the robustness checks (most of the run): enough to record a candidate, whose "
+                        "row needs only the test and held-out figures; not for the shipped model")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("export", help="write the TensorFlow Lite copy of the model that verdicts run on")

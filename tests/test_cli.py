@@ -261,3 +261,20 @@ def test_compare_leaves_an_existing_record_alone_unless_told(tmp_path, capsys):
     assert [r["train_seconds"] for r in kept] == [100, 200, 300]
     assert cli.main(["--model-dir", str(record), "compare", "--replace", str(run)]) == 0
     assert [r["train_seconds"] for r in json.loads((record / "candidates.json").read_text())["candidates"]] == [300]
+
+
+def test_evaluate_no_degradations_skips_only_the_robustness_checks(monkeypatch, capsys):
+    """A candidate's quick evaluation still scores the split; only the degradation passes are skipped."""
+    from classifier.training import evaluate as evaluate_module
+
+    asked = []
+
+    def fake_evaluate(**kwargs):
+        asked.append(kwargs)
+        return {"overall": {"n": 3, "roc_auc": 1.0, "balanced_accuracy": 1.0, "ece": 0.0}}
+
+    monkeypatch.setattr(evaluate_module, "evaluate", fake_evaluate)
+    assert cli.main(["evaluate", "--no-degradations"]) == 0
+    assert cli.main(["evaluate"]) == 0
+    assert [a["degradations"] for a in asked] == [False, True]
+    assert asked[0]["split"] == "test"
