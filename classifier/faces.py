@@ -36,7 +36,12 @@ MIN_CONFIDENCE = 0.6  # YuNet scores 0..1; below this it mostly finds texture
 CROP_MARGIN = 1.8  # square side / longest face-box side (models before 2.2 knew only this framing)
 MIN_FACE_FRACTION = 0.04  # ignore faces smaller than this fraction of the image's short side
 
-_detector_lock = threading.Lock()  # the C++ detector keeps a shared work buffer
+# libfacedetection keeps its network's weights in globals that its first call fills in (a race if two threads
+# make that call); after that each call works in its own blobs. So the first call is made under this lock,
+# each thread then gets its own result buffer and detections run in parallel. yuface.c_detect (the
+# fallback, not checked for this) always runs under the lock.
+_detector_lock = threading.Lock()
+_buffers = threading.local()
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,7 @@ def detect_faces(rgb: np.ndarray, max_faces: int = MAX_FACES) -> list[Box]:
     if min(small.shape[:2]) < 16:
         return []
     bgr = np.ascontiguousarray(small[:, :, ::-1])
-    with _detector_lock:
-        raw = _raw_detect(bgr)
+    raw = _raw_detect(bgr)
     boxes = []
     min_side = MIN_FACE_FRACTION * min(h, w)
     for row in np.asarray(raw, dtype=np.int64):
@@ -81,33 +85,42 @@ def detect_faces(rgb: np.ndarray, max_faces: int = MAX_FACES) -> list[Box]:
 
 
 _RESULT_BUFFER_BYTES = 0x9000  # libfacedetection's DETECT_BUFFER_SIZE
-_cnn: tuple | bool | None = None  # (facedetect_cnn, reused result buffer); False: use c_detect
+_cnn = None  # the library's facedetect_cnn, once resolved and initialised; False: use yuface.c_detect
 
 
 def _raw_detect(bgr: np.ndarray) -> np.ndarray:
-    """YuNet rows (score, x, y, w, h, landmarks...) for a contiguous BGR image; hold _detector_lock.
+    """YuNet rows (score, x, y, w, h, landmarks...) for a contiguous BGR image; safe to call from several threads.
 
     ``yuface.c_detect`` mallocs a 36 KB result buffer per call and never frees it (yuface
     2023.5.1): a server leaks ~36 MB per 1,000 detections. This calls the same bundled
-    library with one reused buffer (identical results), and falls back to c_detect if the
-    library cannot be reached this way.
+    library with one reused buffer per thread (identical results), and falls back to c_detect
+    (serialised) if the library cannot be reached this way.
     """
     global _cnn
     import yuface  # imported lazily: a C extension that some tools never need
 
     if _cnn is None:
-        try:
-            lib = ctypes.CDLL(os.path.join(os.path.dirname(yuface.__file__), "libfacedetection.so"))
-            fn = lib._Z14facedetect_cnnPhS_iii  # facedetect_cnn(uchar* buffer, uchar* bgr, int w, int h, int step)
-            fn.restype = ctypes.POINTER(ctypes.c_int)
-            fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
-            _cnn = (fn, np.zeros(_RESULT_BUFFER_BYTES, np.uint8))
-        except (OSError, AttributeError):
-            _cnn = False
+        with _detector_lock:
+            if _cnn is None:
+                try:
+                    lib = ctypes.CDLL(os.path.join(os.path.dirname(yuface.__file__), "libfacedetection.so"))
+                    fn = lib._Z14facedetect_cnnPhS_iii  # facedetect_cnn(uchar* buffer, uchar* bgr, int w, h, step)
+                    fn.restype = ctypes.POINTER(ctypes.c_int)
+                    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+                    # The first call fills in the library's weights. Both arrays are named: a temporary's
+                    # .ctypes.data would point at memory freed before the call writes to it.
+                    warm, scratch = np.zeros((32, 32, 3), np.uint8), np.zeros(_RESULT_BUFFER_BYTES, np.uint8)
+                    fn(scratch.ctypes.data, warm.ctypes.data, 32, 32, 96)
+                    _cnn = fn
+                except (OSError, AttributeError):
+                    _cnn = False
     if not _cnn:
-        return np.asarray(yuface.c_detect(bgr), dtype=np.int64)
-    fn, buf = _cnn
-    p = fn(buf.ctypes.data, bgr.ctypes.data, bgr.shape[1], bgr.shape[0], bgr.strides[0])
+        with _detector_lock:
+            return np.asarray(yuface.c_detect(bgr), dtype=np.int64)
+    buf = getattr(_buffers, "result", None)
+    if buf is None:
+        buf = _buffers.result = np.zeros(_RESULT_BUFFER_BYTES, np.uint8)
+    p = _cnn(buf.ctypes.data, bgr.ctypes.data, bgr.shape[1], bgr.shape[0], bgr.strides[0])
     n = min(p[0] if p else 0, (_RESULT_BUFFER_BYTES - 4) // 32)  # 16 int16 per face after the count
     return np.frombuffer(buf, np.int16, count=16 * n, offset=4).reshape(n, 16).astype(np.int64)
 
