@@ -150,7 +150,7 @@ def cmd_refit_head(args: argparse.Namespace) -> int:
     model_dir = Path(args.model_dir or model_dir_default())
     refit_head(model_dir, Path(args.out) if args.out else model_dir, args.c, data=args.data,
                augmented_views=args.augmented_views, augmented_weight=args.augmented_weight,
-               populations=args.populations)
+               populations=args.populations, augmented_kind=args.augmented_kind)
     return 0
 
 
@@ -334,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also fit on N training-augmented crops of each validation image (default 0)")
     s.add_argument("--augmented-weight", type=float, default=1.0, metavar="W",
                    help="weight of each augmented crop relative to the standard crop (default 1)")
+    s.add_argument("--augmented-kind", choices=("recipe", "degradations"), default="recipe",
+                   help="the augmented crops: the training augmentation (recipe) or only downsizing and "
+                        "recompression of the whole photo (degradations)")
     s.add_argument("--populations", action="store_true",
                    help="balance the head and protect the decision rule per population (a source that holds "
                         "two, such as celebahq_roeishc's FFHQ and CelebA-HQ halves, counts as two groups)")

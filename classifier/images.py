@@ -15,6 +15,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
+from .compression import jpeg_quality, quality_from_tables
 from .errors import ImageError
 from .limits import (
     DECODE_TARGET_PIXELS,
@@ -80,17 +81,24 @@ def load_image(source: ImageSource) -> np.ndarray:
     files, and converts every colour mode to RGB. Raises ``ImageError`` with a
     short human message for anything it cannot or will not decode.
     """
+    return load_image_with_quality(source)[0]
+
+
+def load_image_with_quality(source: ImageSource) -> tuple[np.ndarray, int | None]:
+    """``load_image``, and the JPEG quality the file was saved at (``compression.jpeg_quality``; None for
+    other formats and for arrays), read from the same bytes so a file object is consumed once."""
     if isinstance(source, np.ndarray):
-        return _check_geometry(array_to_rgb(source))
+        return _check_geometry(array_to_rgb(source)), None
     if isinstance(source, Image.Image):
-        return _check_geometry(_pil_to_rgb(source))
+        return _check_geometry(_pil_to_rgb(source)), quality_from_tables(getattr(source, "quantization", None))
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, Path)) or hasattr(source, "read"):
         data = read_bytes(source)
     else:
         raise ImageError(f"Unsupported input type: {type(source).__name__}")
-    return _check_geometry(decode_bytes(data))
+    rgb = _check_geometry(decode_bytes(data))  # refuses bad files first; the header is then safe to read again
+    return rgb, jpeg_quality(data)
 
 
 def decode_bytes(data: bytes) -> np.ndarray:

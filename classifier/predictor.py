@@ -19,10 +19,11 @@ import numpy as np
 
 from . import calibration as cal
 from .card import CARD_FILE, read_json, sha256_of
+from .compression import COMPRESSED_WARNING, is_heavily_compressed
 from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
 from .faces import Box, Framing, content_box, crop_box, detect_faces, enclosed, model_input
-from .images import ImageSource, load_image
+from .images import ImageSource, load_image_with_quality
 from .limits import MAX_FACES, SMALL_FACE_PX
 from .lite import LiteNetwork
 from .novelty import NOVEL_WARNING, FeatureModel, featureless, load_feature_model
@@ -163,8 +164,8 @@ class Classifier:
 
     def verdict_for(self, p_ai: float, face: Box | None = None, novel: bool = False) -> str:
         """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most, and a
-        ``novel`` one (unlike the training data, or enlarged: ``is_enlarged``) is judged with a wider uncertain
-        band (``widened_band``).
+        ``novel`` one (unlike the training data, enlarged: ``is_enlarged``, or from a heavily compressed file) is
+        judged with a wider uncertain band (``widened_band``).
 
         Why: the calibration and the cut were fitted on faces of 100 px and more, like the training photos;
         a face of a few dozen pixels holds too little of the evidence to call a person's photo AI-made (group
@@ -198,13 +199,17 @@ class Classifier:
         """
         return self.predict_batch([image], explain=explain, raise_errors=True)[0]
 
-    def _intake(self, image: ImageSource) -> tuple[np.ndarray, Box, list[Box | None], list[str]] | ImageError:
-        """Decode one image and find its faces: the image, its content box, the regions and their warnings."""
+    def _intake(self, image: ImageSource) -> tuple[np.ndarray, Box, list[Box | None], list[str], bool] | ImageError:
+        """Decode one image and find its faces: the image, its content box, the regions, their warnings and
+        whether the file was heavily compressed (``compression.is_heavily_compressed``)."""
         try:
-            rgb = load_image(image)
+            rgb, quality = load_image_with_quality(image)
             inner = content_box(rgb)  # once per image: the warnings, the crops and their reported boxes
             faces, warnings = self.regions(rgb, inner)
-            return rgb, inner, faces, warnings
+            compressed = is_heavily_compressed(quality)
+            if compressed:
+                warnings = [*warnings, COMPRESSED_WARNING.format(q=quality)]
+            return rgb, inner, faces, warnings, compressed
         except ImageError as err:
             return err
 
@@ -237,7 +242,7 @@ class Classifier:
             if isinstance(d, ImageError):
                 out.append(d)
                 continue
-            rgb, inner, faces, warnings = d
+            rgb, inner, faces, warnings, compressed = d
             results = []
             n_novel = int(novel[k : k + len(faces)].sum())
             if n_novel:
@@ -249,7 +254,7 @@ class Classifier:
                 warnings = [*warnings, ENLARGED_WARNING.format(n=sum(enlarged), px=px)]
             for face, square, enlarged_face in zip(faces, squares, enlarged, strict=True):
                 p = float(p_all[k])
-                unfamiliar = bool(novel[k]) or enlarged_face
+                unfamiliar = bool(novel[k]) or enlarged_face or compressed
                 heat = upsample(cam_heatmap(cams[k]), crops[k].shape[:2]) if cams is not None else None
                 k += 1
                 results.append(FaceResult(

@@ -27,7 +27,9 @@ with st.expander("How to read the result"):
         "- The percentage is a **calibrated probability**: among validation images given about 80 %, about 80 % "
         "were AI-generated.\n"
         "- When there are several faces, each gets its own box and number; the most AI-like face decides.\n"
-        "- Webcam frames, heavy JPEG compression, filters, screenshots and tiny faces lower reliability.\n"
+        "- Webcam frames, heavy JPEG compression, filters, screenshots and tiny faces lower reliability. A file "
+        "saved at low JPEG quality, or a face enlarged from a small picture, gets a wider *uncertain* band and a "
+        "warning.\n"
         "- Generators the model never saw can fool it. **No detector is proof.**"
     )
 

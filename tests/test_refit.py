@@ -125,3 +125,33 @@ def test_row_weights_scale_each_rows_pull() -> None:
     light = np.where(np.arange(len(y)) % 2 == 0, 1.0, 0.1)
     w2, _ = fit_head(x, y, groups, c=0.3, row_weight=light)
     assert not np.allclose(w, w2)
+
+
+def test_degraded_photos_only_lose_detail_and_are_reproducible() -> None:
+    import cv2
+
+    from classifier.faces import LEGACY_FRAMING
+    from classifier.training.refit import degraded_image, degraded_inputs
+
+    rng = np.random.default_rng(0)
+    # a smooth photo with fine texture on top: downsizing and recompression take the texture away
+    smooth = cv2.resize(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), (240, 200), interpolation=cv2.INTER_CUBIC)
+    photo = np.clip(smooth.astype(int) + rng.integers(-20, 21, smooth.shape), 0, 255).astype(np.uint8)
+    for seed in range(8):
+        out = degraded_image(photo, np.random.default_rng(seed))
+        assert out.shape == photo.shape and out.dtype == np.uint8
+        detail = np.abs(np.diff(out.astype(int), axis=1)).mean()
+        assert detail < np.abs(np.diff(photo.astype(int), axis=1)).mean()  # never sharper, never noisier
+        assert np.abs(out.astype(int) - photo.astype(int)).mean() < 20  # the same picture
+    images = [photo, photo[:, ::-1].copy()]
+    a = degraded_inputs(images, [None, None], 64, LEGACY_FRAMING, seed=3)
+    assert a.shape == (2, 64, 64, 3)
+    assert np.array_equal(a, degraded_inputs(images, [None, None], 64, LEGACY_FRAMING, seed=3))
+    assert not np.array_equal(a, degraded_inputs(images, [None, None], 64, LEGACY_FRAMING, seed=4))
+
+
+def test_refit_refuses_an_unknown_kind_of_augmented_crop(tmp_path) -> None:
+    from classifier.training.refit import refit_head
+
+    with pytest.raises(ValueError, match="augmented_kind"):
+        refit_head(tmp_path, tmp_path / "out", 0.3, augmented_views=1, augmented_kind="mystery")

@@ -92,7 +92,10 @@ def _augmented(card: dict) -> str | None:
     """How a head refit used augmented crops, e.g. ``2 x 0.25`` (views x weight); None if it used none."""
     refit = card["training"].get("head_refit") or {}
     views = refit.get("augmented_views") or 0
-    return f"{views} x {refit.get('augmented_weight', 1.0)}" if views else None
+    if not views:
+        return None
+    kind = refit.get("augmented_kind")
+    return f"{views} x {refit.get('augmented_weight', 1.0)}" + (f" {kind}" if kind and kind != "recipe" else "")
 
 
 def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import calibration as cal
 from ..card import CARD_FILE, EVAL_FILE, PROTOCOL_DIR, read_json, write_json
+from ..compression import is_heavily_compressed
 from ..faces import Box, Framing, content_box, crop_box, detect_faces, model_input
 from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
 from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
@@ -82,6 +83,11 @@ ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "close_crop": _close_crop,
     "caption_bar": _caption_bar,
 }
+
+
+# The JPEG quality a check's photo would carry in its file, which the app reads from the header
+# (compression.jpeg_quality): a heavily compressed one is judged with the wider band, so its product verdicts are too.
+SAVED_QUALITY = {"jpeg_q50": 50, "webcam_like": 70}
 
 
 def top_face_input(img: np.ndarray, size: int, framing: Framing) -> tuple[np.ndarray, Box]:
@@ -324,7 +330,7 @@ def evaluate(
         if name == "original":
             p_orig, novel_orig = p, novel
         s = summary(y, p, clf.threshold, clf.band)
-        said = product_verdicts(p, novel | enlarged, clf.band)
+        said = product_verdicts(p, novel | enlarged | is_heavily_compressed(SAVED_QUALITY.get(name)), clf.band)
         robustness.append(
             {"name": name, "balanced_accuracy": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
              "ai_called_real": float(np.mean(said[y == 1] == "real")),

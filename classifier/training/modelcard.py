@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from ..compression import HEAVY_BELOW
 from ..faces import LEGACY_FRAMING, Framing
 from .data import Record, summarise
 
@@ -51,9 +52,11 @@ KNOWN_LIMITS = [
     "balanced accuracy, halving the size 3.7 and a webcam-like softening 4.0 (2.8.0: 0.8, 1.3, 1.3). The lost "
     "points are AI images judged uncertain or real; real photos called AI stay at 0.1-0.3 % under every "
     "degradation (evaluate: robustness). A heavily compressed or resized AI image is the likeliest to slip "
-    "through. A head refitted on degraded crops as well took the losses under 2 points but cost held-out "
-    "FaceChain AUC (0.989 -> 0.966-0.974), and a fine-tune with stronger degradations made them worse; both lost "
-    "on the held-out sources (README: Robustness against generalisation).",
+    f"through; files saved below JPEG quality {HEAVY_BELOW} and enlarged faces are therefore judged with the wider "
+    "uncertain band, with a warning (JPEG q50: AI images called real 4.9 -> 2.8 %). Heads refitted on degraded "
+    "crops as well took some losses under 2 points but cost held-out FaceChain AUC (0.989 -> 0.966-0.981), and a "
+    "fine-tune with stronger degradations made them worse; all lost on the held-out sources (README: Robustness "
+    "against generalisation).",
     "Faces under 64 px carry little of the pixel evidence, so the app never calls one AI: it is uncertain at most, "
     "with a warning, and its probability is still shown. The network itself scores the half-scale astronaut photo "
     "(a 44 px real face) 0.08 under 3.0.0 (2.8.0: 0.87); of 201 real photos shrunk to half or a third, "

@@ -84,6 +84,45 @@ def augmented_inputs(images: list[np.ndarray], boxes: list, y: np.ndarray, cfg, 
                      for im, box, label in zip(images, boxes, y, strict=True)])
 
 
+DEGRADATIONS_RESCALE = (0.4, 0.9)  # down-then-up factor: a photo sent at a fraction of its size
+DEGRADATIONS_JPEG = (30, 90)  # quality of a recompression (messengers, social networks)
+
+
+def degraded_image(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The whole photo as users often send it: downsized and enlarged back, recompressed, or both (each
+    with probability 1/2; when neither is drawn, one of the two). Only detail is lost, nothing is added, so
+    the label stays true and the head learns which evidence survives."""
+    import cv2
+
+    from .augment import jpeg_roundtrip
+
+    rescale, jpeg = rng.random() < 0.5, rng.random() < 0.5
+    if not (rescale or jpeg):
+        rescale = rng.random() < 0.5
+        jpeg = not rescale
+    if rescale:
+        h, w = rgb.shape[:2]
+        f = rng.uniform(*DEGRADATIONS_RESCALE)
+        small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if jpeg:
+        rgb = jpeg_roundtrip(rgb, int(rng.integers(DEGRADATIONS_JPEG[0], DEGRADATIONS_JPEG[1] + 1)))
+    return rgb
+
+
+def degraded_inputs(images: list[np.ndarray], boxes: list, size: int, framing, seed: int) -> np.ndarray:
+    """One standard crop per image of its ``degraded_image``, reproducible by ``seed`` (the face box is
+    unchanged, as neither degradation moves the face)."""
+    from ..faces import model_input
+
+    rng = np.random.default_rng(seed)
+    return np.stack([model_input(degraded_image(im, rng), box, size, framing)
+                     for im, box in zip(images, boxes, strict=True)])
+
+
+AUGMENTED_KINDS = ("recipe", "degradations")
+
+
 def pooled_features(model, x: np.ndarray, views: int, batch: int = 64) -> np.ndarray:
     """The pooled features the head sees, averaged over the views as the exported graph does."""
     import keras
@@ -105,13 +144,19 @@ def recipe_of(config: dict):
 
 
 def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None, augmented_views: int = 0,
-               augmented_weight: float = 1.0, populations: bool = False, network: str | None = None) -> dict:
+               augmented_weight: float = 1.0, populations: bool = False, network: str | None = None,
+               augmented_kind: str = "recipe") -> dict:
     """Refit the head of the model in ``model_dir`` on validation, refit its decision rule, write ``out_dir``.
 
     ``populations`` balances the head, and protects the rule, per population rather than per source (the
     training recipe's own grouping): a source holding two populations then weighs each half as a source.
     ``network`` names the network in the card's note (default: the parent's version, e.g. "the 2.6.0 network").
+    ``augmented_kind`` says what the augmented crops are: "recipe" (the training augmentation) or
+    "degradations" (only the detail a photo loses on its way: downsizing and recompression, ``degraded_image``).
     """
+    if augmented_kind not in AUGMENTED_KINDS:
+        raise ValueError(f"augmented_kind must be one of {AUGMENTED_KINDS}, not {augmented_kind!r}")
+    from ..faces import Framing
     from .export import load_keras_model, save_model_and_card, views_of
     from .modelcard import ALL_SOURCES_VERSION, CARD_VERSION, KNOWN_LIMITS
     from .train import decision_rule, validation_set
@@ -126,8 +171,13 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
     recipe = recipe_of(config)
     if populations:
         recipe = dataclasses.replace(recipe, split_populations=True)
-    crops = [x] + [augmented_inputs(images, boxes, y_val, recipe, seed=recipe.seed + k).astype(np.float32)
-                   for k in range(augmented_views)]
+    def augmented(k: int) -> np.ndarray:
+        if augmented_kind == "degradations":
+            return degraded_inputs(images, boxes, card["input"]["size"], Framing.from_card(card),
+                                   seed=recipe.seed + k)
+        return augmented_inputs(images, boxes, y_val, recipe, seed=recipe.seed + k)
+
+    crops = [x] + [augmented(k).astype(np.float32) for k in range(augmented_views)]
     features = np.concatenate([pooled_features(model, v, views_of(card)) for v in crops])
     y = np.tile(y_val, len(crops))
     groups = recipe.groups(val) * len(crops)
@@ -148,11 +198,15 @@ def refit_head(model_dir: Path, out_dir: Path, c: float, data: str | None = None
         "method": METHOD, "c": c, "folds": FOLDS, "fitted_on": "val", "n": int(len(val)),
         "balanced_over": "populations" if recipe.split_populations else "sources",
         "augmented_views": augmented_views, "augmented_weight": augmented_weight if augmented_views else None,
+        "augmented_kind": augmented_kind if augmented_views else None,
         "seconds": round(time.time() - t0, 1), "parent": {"version": parent["version"], "sha256": parent["sha256"]},
     }
     version = CARD_VERSION if config.get("held_out", True) else ALL_SOURCES_VERSION
     network = network or f"the {parent['version']} network"
     group, flag = ("population", " --populations") if populations else ("source", "")
+    if augmented_views:
+        flag += f" --augmented-views {augmented_views} --augmented-weight {augmented_weight:g}"
+        flag += f" --augmented-kind {augmented_kind}" if augmented_kind != "recipe" else ""
     card["training"]["note"] = (
         f"{version}: {network} with its head refitted on validation features, every {group} weighted equally "
         f"(python -m classifier refit-head --c {c}{flag}), and the decision rule fitted on cross-fitted logits"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..compression import HEAVY_BELOW
 from ..faces import Framing
 from .candidates import held_out_margin
 
@@ -207,7 +208,8 @@ def results_markdown(model_dir: str | Path) -> str:
             for r in ev["robustness"]
         ]
         lines += ["", "Balanced accuracy at the cut; the last two columns are the app's verdicts (a wider uncertain "
-                  "band for unfamiliar or enlarged faces, `predictor.is_enlarged`; the small-face rule aside)."]
+                  "band for unfamiliar or enlarged faces, `predictor.is_enlarged`, and for files saved below JPEG "
+                  f"quality {HEAVY_BELOW}, `compression.HEAVY_BELOW`; the small-face rule aside)."]
         lines += [""] + _candidates(ev)
     if bench:
         lines += _speed(bench)
