@@ -15,7 +15,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
-from .compression import jpeg_quality, quality_from_tables
+from .compression import quality_from_tables
 from .errors import ImageError
 from .limits import (
     DECODE_TARGET_PIXELS,
@@ -85,8 +85,8 @@ def load_image(source: ImageSource) -> np.ndarray:
 
 
 def load_image_with_quality(source: ImageSource) -> tuple[np.ndarray, int | None]:
-    """``load_image``, and the JPEG quality the file was saved at (``compression.jpeg_quality``; None for
-    other formats and for arrays), read from the same bytes so a file object is consumed once."""
+    """``load_image``, and the JPEG quality the file was saved at (None for other formats and for arrays),
+    read while the file is open for decoding, so nothing is read or parsed twice."""
     if isinstance(source, np.ndarray):
         return _check_geometry(array_to_rgb(source)), None
     if isinstance(source, Image.Image):
@@ -97,12 +97,14 @@ def load_image_with_quality(source: ImageSource) -> tuple[np.ndarray, int | None
         data = read_bytes(source)
     else:
         raise ImageError(f"Unsupported input type: {type(source).__name__}")
-    rgb = _check_geometry(decode_bytes(data))  # refuses bad files first; the header is then safe to read again
-    return rgb, jpeg_quality(data)
+    rgb, quality = decode_bytes(data)
+    return _check_geometry(rgb), quality
 
 
-def decode_bytes(data: bytes) -> np.ndarray:
-    """Decode encoded image bytes (JPEG, PNG, WebP, HEIC/HEIF, AVIF, BMP, TIFF, GIF) to sRGB.
+def decode_bytes(data: bytes) -> tuple[np.ndarray, int | None]:
+    """Decode encoded image bytes (JPEG, PNG, WebP, HEIC/HEIF, AVIF, BMP, TIFF, GIF) to sRGB, with the JPEG
+    quality read from the same open file's quantisation table (``compression.quality_from_tables``; None for
+    other formats).
 
     A JPEG larger than ``DECODE_TARGET_PIXELS`` is reduced while it is decoded (Pillow's draft
     mode scales the DCT by 1/2, 1/4 or 1/8), so a 200 MP photo never exists at full size in
@@ -121,7 +123,7 @@ def decode_bytes(data: bytes) -> np.ndarray:
                     _draft(im)
                 _check_pixels(*im.size)  # header only: refuse bombs before decoding
                 im.seek(0)
-                return _pil_to_rgb(im)
+                return _pil_to_rgb(im), quality_from_tables(getattr(im, "quantization", None))
     except ImageError:
         raise
     except UnidentifiedImageError:
