@@ -205,6 +205,13 @@ def cmd_novelty(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conditions(args: argparse.Namespace) -> int:
+    from .training.conditions import fit_and_save
+
+    fit_and_save(args.model_dir, data=args.data)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .predictor import model_dir_default
     from .training.report import results_markdown, splice
@@ -368,6 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("novelty", help="fit the feature-space model behind the 'unlike the training data' warning")
     s.add_argument("--data", default=None)
     s.set_defaults(func=cmd_novelty)
+
+    s = sub.add_parser("conditions", help="fit the cut and band for heavily compressed files and enlarged faces")
+    s.add_argument("--data", default=None)
+    s.set_defaults(func=cmd_conditions)
 
     s = sub.add_parser("compare", help="write models/candidates.json from the cards of trained candidates")
     s.add_argument("dirs", nargs="+", help="folders holding a model_card.json each")

@@ -20,6 +20,7 @@ import numpy as np
 from . import calibration as cal
 from .card import CARD_FILE, read_json, sha256_of
 from .compression import COMPRESSED_WARNING, is_heavily_compressed
+from .conditions import Rule, rule_for
 from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
 from .faces import Box, Framing, content_box, crop_box, detect_faces, enclosed, model_input
@@ -125,6 +126,7 @@ class Classifier:
         self.b = float(card["calibration"]["b"])
         self.threshold = float(card["threshold"])
         self.band = (float(card["uncertain_band"][0]), float(card["uncertain_band"][1]))
+        self.conditions = card.get("conditions") or {}  # cuts and bands for compressed files and enlarged faces
 
     # -- numbers -------------------------------------------------------------------------
     @staticmethod
@@ -162,17 +164,26 @@ class Classifier:
             novel |= self.novelty.is_novel(feats)
         return cal.calibrate(logits, self.a, self.b), (maps if explain else None), novel
 
-    def verdict_for(self, p_ai: float, face: Box | None = None, novel: bool = False) -> str:
-        """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most, and a
-        ``novel`` one (unlike the training data, enlarged: ``is_enlarged``, or from a heavily compressed file) is
-        judged with a wider uncertain band (``widened_band``).
+    def rule(self, compressed: bool = False, enlarged: bool = False) -> Rule:
+        """The AI cut and uncertain band for a face from a heavily compressed file and/or an enlarged square
+        (``conditions.rule_for``: fitted on validation photos in that condition), else the main ones."""
+        return rule_for(self.conditions, (self.threshold, self.band), compressed, enlarged)
+
+    def verdict_for(self, p_ai: float, face: Box | None = None, novel: bool = False, compressed: bool = False,
+                    enlarged: bool = False) -> str:
+        """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most. A face
+        from a heavily ``compressed`` file or an ``enlarged`` square is judged by its condition's rule
+        (``rule``), and any unfamiliar one (those, or ``novel``: unlike the training data) with that band
+        widened (``widened_band``).
 
         Why: the calibration and the cut were fitted on faces of 100 px and more, like the training photos;
         a face of a few dozen pixels holds too little of the evidence to call a person's photo AI-made (group
         and press photos), and far from the training data the probability overstates its evidence. The
         probability is still reported as computed.
         """
-        verdict = cal.verdict(p_ai, cal.widened_band(self.band) if novel else self.band)
+        _, band = self.rule(compressed, enlarged)
+        unfamiliar = novel or compressed or enlarged
+        verdict = cal.verdict(p_ai, cal.widened_band(band) if unfamiliar else band)
         return "uncertain" if verdict == "ai" and is_small(face) else verdict
 
     # -- images --------------------------------------------------------------------------
@@ -253,15 +264,14 @@ class Classifier:
                 px = math.ceil(self.input_size / ENLARGE_LIMIT) - 1
                 warnings = [*warnings, ENLARGED_WARNING.format(n=sum(enlarged), px=px)]
             for face, square, enlarged_face in zip(faces, squares, enlarged, strict=True):
-                p = float(p_all[k])
-                unfamiliar = bool(novel[k]) or enlarged_face or compressed
+                p, novel_face = float(p_all[k]), bool(novel[k])
                 heat = upsample(cam_heatmap(cams[k]), crops[k].shape[:2]) if cams is not None else None
                 k += 1
                 results.append(FaceResult(
                     box=face.as_list() if face else None,
                     crop=square.as_list(),
                     p_ai=p,
-                    verdict=self.verdict_for(p, face, unfamiliar),
+                    verdict=self.verdict_for(p, face, novel_face, compressed, enlarged_face),
                     detector_score=face.score if face else None,
                     heatmap=heat,
                 ))

@@ -45,15 +45,18 @@ def test_only_heavy_compression_counts() -> None:
     assert not is_heavily_compressed(None)
 
 
-def test_a_heavily_compressed_upload_gets_the_wider_band_and_a_warning(clf, astronaut) -> None:
+def test_a_heavily_compressed_upload_gets_its_rule_the_wider_band_and_a_warning(clf, astronaut) -> None:
     from classifier import calibration as cal
+    from classifier.faces import Box
+    from classifier.predictor import is_enlarged
 
     fine = clf.predict(jpeg_bytes(astronaut, 90))
     assert not any(MARK in w for w in fine.warnings)
     heavy = clf.predict(jpeg_bytes(astronaut, 40))
     assert any(MARK in w and "about 40 of 100" in w for w in heavy.warnings), heavy.warnings
     face = heavy.faces[0]
-    assert face.verdict == cal.verdict(face.p_ai, cal.widened_band(clf.band))
+    assert not is_enlarged(Box(*face.crop), clf.input_size)  # so the compressed rule alone applies
+    assert face.verdict == cal.verdict(face.p_ai, cal.widened_band(clf.rule(compressed=True)[1]))
     # the same pixels handed over as an array carry no file, so no claim about compression is made
     decoded = np.asarray(Image.open(io.BytesIO(jpeg_bytes(astronaut, 40))).convert("RGB"))
     assert not any(MARK in w for w in clf.predict(decoded).warnings)

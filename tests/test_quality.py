@@ -228,4 +228,4 @@ def test_an_enlarged_face_gets_the_wider_band_and_a_warning(clf, astronaut):
     small = clf.predict(np.ascontiguousarray(astronaut[20:200, 150:330]))
     assert any(mark in w for w in small.warnings), small.warnings
     face = small.faces[0]
-    assert face.crop[2] < 192 and face.verdict == cal.verdict(face.p_ai, cal.widened_band(clf.band))
+    assert face.crop[2] < 192 and face.verdict == cal.verdict(face.p_ai, cal.widened_band(clf.rule(enlarged=True)[1]))

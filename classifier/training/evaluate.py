@@ -119,11 +119,20 @@ def pipeline_probabilities(clf: Classifier, images: list[np.ndarray], batch: int
     return pipeline_outputs(clf, images, batch)[0]
 
 
-def product_verdicts(p: np.ndarray, wide: np.ndarray, band: tuple[float, float]) -> np.ndarray:
-    """The app's verdict per image ("ai", "real", "uncertain"): the wider band where ``wide`` (an unfamiliar or
-    enlarged face); the small-face rule aside, as the top face's size is not kept here."""
-    wider = cal.widened_band(band)
-    return np.array([cal.verdict(float(pi), wider if w else band) for pi, w in zip(p, wide, strict=True)])
+def product_verdicts(p: np.ndarray, wide: np.ndarray, band: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """The app's verdict per image ("ai", "real", "uncertain"): ``band`` is one band or one per image (N, 2), widened
+    where ``wide`` (an unfamiliar, enlarged or compressed face); the small-face rule aside, as the top face's size
+    is not kept here."""
+    bands = np.broadcast_to(np.asarray(band, np.float64), (len(p), 2))
+    return np.array([cal.verdict(float(pi), cal.widened_band(tuple(b)) if w else tuple(b))
+                     for pi, w, b in zip(p, wide, bands, strict=True)])
+
+
+def app_rules(clf: Classifier, enlarged: np.ndarray, compressed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The cut (N,) and band (N, 2) the app applies to each image's top face (``Classifier.rule``): the
+    condition's where the square was enlarged or the file heavily compressed, else the main ones."""
+    rules = [clf.rule(compressed, bool(e)) for e in enlarged]
+    return np.array([r[0] for r in rules]), np.array([r[1] for r in rules]).reshape(-1, 2)
 
 
 def summary(y: np.ndarray, p: np.ndarray, threshold: float, band: tuple[float, float]) -> dict:
@@ -330,15 +339,22 @@ def evaluate(
         if name == "original":
             p_orig, novel_orig = p, novel
         s = summary(y, p, clf.threshold, clf.band)
-        said = product_verdicts(p, novel | enlarged | is_heavily_compressed(SAVED_QUALITY.get(name)), clf.band)
+        compressed = is_heavily_compressed(SAVED_QUALITY.get(name))
+        cuts, bands = app_rules(clf, enlarged, compressed)
+        said = product_verdicts(p, novel | enlarged | compressed, bands)
         robustness.append(
-            {"name": name, "balanced_accuracy": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
+            {"name": name, "balanced_accuracy": cal.balanced_accuracy(y, p >= cuts),
+             "balanced_accuracy_main_cut": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
+             "false_ai_rate_real": float(np.mean(p[y == 0] >= cuts[y == 0])),
              "ai_called_real": float(np.mean(said[y == 1] == "real")),
              "real_called_ai": float(np.mean(said[y == 0] == "ai")), "enlarged": float(np.mean(enlarged))}
         )
-        print(f"  {name:12s} balanced_acc={s['balanced_accuracy']:.4f} auc={s['roc_auc']:.4f}", flush=True)
+        print(f"  {name:12s} balanced_acc={robustness[-1]['balanced_accuracy']:.4f} (main cut "
+              f"{s['balanced_accuracy']:.4f}) auc={s['roc_auc']:.4f}", flush=True)
     for row in robustness:
         row["delta_balanced_accuracy"] = row["balanced_accuracy"] - robustness[0]["balanced_accuracy"]
+        row["delta_balanced_accuracy_main_cut"] = (row["balanced_accuracy_main_cut"]
+                                                   - robustness[0]["balanced_accuracy_main_cut"])
     report["overall"] = summary(y, p_orig, clf.threshold, clf.band)
     real = y == 0
     report["overall"]["false_ai_rate_real"] = float(np.mean(p_orig[real] >= clf.threshold))

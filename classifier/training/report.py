@@ -198,18 +198,23 @@ def results_markdown(model_dir: str | Path) -> str:
             "",
             "Robustness (test split, degraded before the pipeline):",
             "",
-            "| degradation | balanced accuracy | change | AI called real | real called AI |",
-            "|---|---|---|---|---|",
+            "| degradation | balanced accuracy | change | change at the main cut | AI called real | real called AI |",
+            "|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts | "
+            + (f"{100 * r['delta_balanced_accuracy_main_cut']:+.1f} pts | " if "delta_balanced_accuracy_main_cut" in r
+               else "- | ") +
             f"{_pct(r['ai_called_real']) if 'ai_called_real' in r else '-'} | "
             f"{_pct(r['real_called_ai']) if 'real_called_ai' in r else '-'} |"
             for r in ev["robustness"]
         ]
-        lines += ["", "Balanced accuracy at the cut; the last two columns are the app's verdicts (a wider uncertain "
-                  "band for unfamiliar or enlarged faces, `predictor.is_enlarged`, and for files saved below JPEG "
-                  f"quality {HEAVY_BELOW}, `compression.HEAVY_BELOW`; the small-face rule aside)."]
+        lines += ["", "Balanced accuracy at the app's cut: the main one, or for an enlarged face "
+                  f"(`predictor.is_enlarged`) or a file saved below JPEG quality {HEAVY_BELOW} "
+                  "(`compression.HEAVY_BELOW`) the cut fitted on validation photos in that condition "
+                  "(`classifier/conditions.py`); the next column is the change at the main cut alone. The last two "
+                  "columns are the app's verdicts (the condition's band, widened for unfamiliar, enlarged or "
+                  "compressed faces; the small-face rule aside)."]
         lines += [""] + _candidates(ev)
     if bench:
         lines += _speed(bench)

@@ -1,0 +1,156 @@
+"""Fit the decision rules for heavily compressed files and enlarged squares (``classifier.conditions``).
+
+``python -m classifier conditions``: every validation photo of the trained-on sources is put in each
+condition the app can see, with seeded random strength, and scored through the app's own pipeline:
+
+- *compressed*: re-saved as JPEG at a quality below ``compression.HEAVY_BELOW`` (30-69), as a
+  messenger or a social network does;
+- *enlarged*: either shrunk (to 30-72 % of its side) or cut to its centre (45-72 % of its side), so
+  that the network's square has to be enlarged more than ``predictor.ENLARGE_LIMIT``: a thumbnail, a
+  photo sent small, a profile picture cropped in.
+
+On those scores the cut is chosen by ``calibration.choose_protective_threshold`` with the main rule's
+limits (``train.MAX_FALSE_AI_PER_SOURCE``: at most 2 % of real photos called AI, overall and in every real
+source; then the worst source's accuracy) and the band by ``choose_uncertain_band`` (``UNCERTAIN_TARGET``):
+the rules the main cut and band were chosen by, on clean photos. A head refitted on validation has seen
+those photos, so each is scored by a head fitted without its fold (``honest_logits``), as the main rule's
+were. Neither the test split nor the held-out sources are used, and the strengths are ranges, not the
+robustness checks' single settings (JPEG q50, half scale, the centre two-thirds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .. import calibration as cal
+from ..card import CARD_FILE, read_json, write_json
+from ..compression import HEAVY_BELOW
+from ..conditions import CONDITIONS
+from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
+from .augment import jpeg_roundtrip
+from .data import Record, load_images, protocol_split, read_manifest
+from .evaluate import top_face_input
+from .refit import fit_head, fold_of, recipe_of
+
+JPEG_QUALITY = (30, HEAVY_BELOW - 1)
+SHRINK = (0.30, 0.72)
+CENTRE = (0.45, 0.72)
+SEED = 4242
+MAX_FALSE_AI = 0.02  # calibration.choose_protective_threshold's default, which the main rule uses
+
+
+def compressed(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Re-saved as JPEG at a random heavy quality."""
+    return jpeg_roundtrip(img, int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1)))
+
+
+def enlarged(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Shrunk or cut to its centre (half the photos each), so that less than the network's input is left."""
+    h, w = img.shape[:2]
+    if rng.random() < 0.5:
+        f = rng.uniform(*SHRINK)
+        return cv2.resize(img, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
+    f = rng.uniform(*CENTRE)
+    ch, cw = max(8, round(h * f)), max(8, round(w * f))
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return np.ascontiguousarray(img[top : top + ch, left : left + cw])
+
+
+PUT_IN: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
+    "compressed": compressed, "enlarged": enlarged}
+FITTED_ON = {
+    "compressed": f"validation photos re-saved as JPEG at quality {JPEG_QUALITY[0]}-{JPEG_QUALITY[1]}",
+    "enlarged": (f"validation photos shrunk to {SHRINK[0]:.0%}-{SHRINK[1]:.0%} of their side or cut to their centre "
+                 f"{CENTRE[0]:.0%}-{CENTRE[1]:.0%}, whose square the network had to enlarge"),
+}
+
+
+def fit_rule(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict:
+    """A condition's cut and band from its validation scores, by the main rule's choosers and limits (pure)."""
+    from .train import MAX_FALSE_AI_PER_SOURCE, UNCERTAIN_TARGET
+
+    p, groups = np.asarray(p, np.float64), np.asarray(groups)
+    t = cal.choose_protective_threshold(p, y, groups, MAX_FALSE_AI, MAX_FALSE_AI_PER_SOURCE)
+    lo, hi = cal.choose_uncertain_band(p, y, t, UNCERTAIN_TARGET)
+    real = ~np.asarray(y).astype(bool)
+    per_source = {str(g): float(np.mean(p[real & (groups == g)] >= t)) for g in np.unique(groups[real])}
+    return {"threshold": t, "uncertain_band": [lo, hi], "n": int(len(y)),
+            "false_ai_rate_real": float(np.mean(p[real] >= t)),
+            "worst_real_source": max(per_source, key=per_source.get) if per_source else None,
+            "worst_real_source_false_ai": max(per_source.values(), default=0.0),
+            # no cut on the grid kept real photos within the limits: the rule must not replace the main one
+            "protective": bool(np.mean(p[real] >= t) <= MAX_FALSE_AI
+                               and max(per_source.values(), default=0.0) <= MAX_FALSE_AI_PER_SOURCE),
+            "balanced_accuracy": cal.balanced_accuracy(y, p >= t)}
+
+
+def network_outputs(clf: Classifier, images: list[np.ndarray], batch: int = 64) -> tuple[np.ndarray, np.ndarray,
+                                                                                        np.ndarray]:
+    """Logits, pooled features and the enlargement flag of each image's top face, through the app's pipeline."""
+    logits, feats, big = [], [], []
+    for i in range(0, len(images), batch):
+        crops, squares = zip(*(top_face_input(im, clf.input_size, clf.framing) for im in images[i : i + batch]),
+                             strict=True)
+        z, _, f = clf.lite.run_all(np.stack(crops))
+        logits.append(z)
+        feats.append(f)
+        big += [is_enlarged(sq, clf.input_size) for sq in squares]
+    return np.concatenate(logits), np.concatenate(feats), np.array(big, bool)
+
+
+def honest_logits(card: dict, records: list[Record], clean: np.ndarray, features: np.ndarray,
+                  logits: np.ndarray) -> np.ndarray:
+    """Logits no validation photo has trained: a head refitted on validation (``refit``) has seen them, so each
+    photo is scored by a head fitted, as the refit fitted it, on the *clean* features of the other folds, as
+    its main rule was; a network trained on the training split alone is scored as it is."""
+    refit = card["training"].get("head_refit")
+    if not refit or clean is None:
+        return logits
+    y = np.array([r.y for r in records])
+    groups = recipe_of(card["training"]["config"]).groups(records)
+    folds = fold_of([f"{r.source}|{r.group}" for r in records])
+    out = np.zeros(len(records))
+    for k in np.unique(folds):
+        fit = folds == k
+        w, b = fit_head(clean[~fit], y[~fit], [g for g, f in zip(groups, fit, strict=True) if not f], refit["c"])
+        out[fit] = features[fit] @ w + b
+    return out
+
+
+def fit_and_save(model_dir: str | Path | None = None, data: str | None = None) -> dict:
+    """Fit every condition's rule for the model in ``model_dir`` and write it into its card."""
+    model_dir = Path(model_dir or model_dir_default())
+    clf = load_classifier(model_dir)
+    if not clf.lite.has_features:
+        raise SystemExit("the LiteRT file has no feature output: run `python -m classifier export` first")
+    card = read_json(model_dir / CARD_FILE)
+    records = protocol_split(read_manifest(data), bool(card["training"].get("held_out_sources")))["val"]
+    images = load_images(records, data)
+    y = np.array([r.y for r in records])
+    groups = np.array(recipe_of(card["training"]["config"]).groups(records))
+    outputs = {"clean": network_outputs(clf, images)}
+    clean = outputs["clean"][1]
+    rules = {}
+    for k, name in enumerate(("clean", *CONDITIONS)):
+        rng = np.random.default_rng(SEED + k)
+        if name not in outputs:
+            outputs[name] = network_outputs(clf, [PUT_IN[name](im, rng) for im in images])
+        logits, feats, big = outputs[name]
+        p = cal.calibrate(honest_logits(card, records, clean, feats, logits), clf.a, clf.b)
+        keep = big if name == "enlarged" else np.ones(len(p), bool)  # only squares the app would call enlarged
+        rule = {**fit_rule(p[keep], y[keep], groups[keep]), "fitted_on": FITTED_ON.get(name, "")}
+        print(f"{name}: cut {rule['threshold']:.3f}, band {rule['uncertain_band'][0]:.3f}-"
+              f"{rule['uncertain_band'][1]:.3f} ({rule['n']} photos; real called AI {rule['false_ai_rate_real']:.1%},"
+              f" worst real source {rule['worst_real_source']} {rule['worst_real_source_false_ai']:.1%}, balanced "
+              f"accuracy {rule['balanced_accuracy']:.3f}; main cut {clf.threshold:.3f})"
+              + ("" if rule["protective"] else ": no cut keeps real photos within the limits, so the main rule "
+                 "stays"), flush=True)
+        if name != "clean":  # clean: the check that this reproduces the main rule
+            rules[name] = rule
+    card["conditions"] = rules
+    write_json(model_dir / CARD_FILE, card)
+    return rules
