@@ -169,6 +169,10 @@ class Classifier:
         (``conditions.rule_for``: fitted on validation photos in that condition), else the main ones."""
         return rule_for(self.conditions, (self.threshold, self.band), compressed, enlarged)
 
+    def condition_rules(self) -> dict[str, Rule]:
+        """The rule each condition in the card gets on its own (the main one where its fit could not protect)."""
+        return {name: self.rule(**{name: True}) for name in self.conditions}
+
     def verdict_for(self, p_ai: float, face: Box | None = None, novel: bool = False, compressed: bool = False,
                     enlarged: bool = False) -> str:
         """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most. A face

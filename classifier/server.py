@@ -106,6 +106,8 @@ def card_summary(clf) -> dict:
         metrics["held_out"] = card["held_out"]
     return {"name": card.get("name"), "version": card.get("version"), "architecture": card.get("architecture"),
             "input_size": clf.input_size, "threshold": clf.threshold, "uncertain_band": list(clf.band),
+            "conditions": {name: {"threshold": cut, "uncertain_band": list(band)}
+                           for name, (cut, band) in clf.condition_rules().items()},
             "metrics": metrics,
             "limits": {"max_upload_bytes": MAX_UPLOAD_BYTES, "max_files_per_request": MAX_FILES_PER_REQUEST,
                        "max_request_bytes": MAX_REQUEST_BYTES, "max_pixels": MAX_PIXELS, "max_faces": MAX_FACES}}

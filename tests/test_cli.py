@@ -276,5 +276,16 @@ def test_evaluate_no_degradations_skips_only_the_robustness_checks(monkeypatch, 
     monkeypatch.setattr(evaluate_module, "evaluate", fake_evaluate)
     assert cli.main(["evaluate", "--no-degradations"]) == 0
     assert cli.main(["evaluate"]) == 0
-    assert [a["degradations"] for a in asked] == [False, True]
+    assert cli.main(["evaluate", "--checks", "half_scale", "jpeg_q50"]) == 0
+    assert [a["degradations"] for a in asked] == [False, True, ["half_scale", "jpeg_q50"]]
     assert asked[0]["split"] == "test"
+
+
+def test_evaluate_runs_the_checks_asked_for_and_refuses_unknown_ones():
+    from classifier.training.evaluate import ROBUSTNESS, checks_to_run
+
+    assert checks_to_run(True) == list(ROBUSTNESS) and checks_to_run(False) == ["original"]
+    assert checks_to_run(["half_scale", "original", "jpeg_q50", "half_scale"]) == ["original", "half_scale", "jpeg_q50"]
+    with pytest.raises(ValueError, match="jpeg_q5"):
+        checks_to_run(["jpeg_q5"])
+    assert cli.main(["evaluate", "--checks", "jpeg_q5"]) == 2

@@ -103,6 +103,7 @@ def test_model_route_summarises_the_card(server, clf):
     body = httpx.get(server.url + "/v1/model").json()
     assert body["version"] == clf.card["version"] and body["threshold"] == pytest.approx(clf.threshold)
     assert body["uncertain_band"] == pytest.approx(list(clf.band))
+    assert body["conditions"]["compressed"]["threshold"] == pytest.approx(clf.rule(compressed=True)[0])
     assert body["metrics"]["test"] == clf.card.get("test")
     assert body["metrics"]["validation"]["roc_auc"] == pytest.approx(clf.card["validation"]["roc_auc"])
 

@@ -9,7 +9,7 @@ reliability points, and robustness to common degradations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -314,11 +314,25 @@ def worst_held_out_score(rows: list[dict]) -> float | None:
     return min((held_out_score(r) for r in rows), default=None)
 
 
+def checks_to_run(degradations: bool | Sequence[str]) -> list[str]:
+    """The robustness checks to run, "original" (the clean split) always first; ``ValueError`` for a name
+    ``ROBUSTNESS`` does not know."""
+    if isinstance(degradations, bool):
+        return list(ROBUSTNESS) if degradations else ["original"]
+    unknown = sorted(set(degradations) - set(ROBUSTNESS))
+    if unknown:
+        raise ValueError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(ROBUSTNESS)}")
+    return ["original", *dict.fromkeys(n for n in degradations if n != "original")]
+
+
 def evaluate(
     model_dir: str | Path | None = None, data: str | None = None, split: str = "test", write: bool = True,
-    degradations: bool = True,
+    degradations: bool | Sequence[str] = True,
 ) -> dict:
-    """Score ``split`` (and the held-out sources); for the test split write ``evaluation.json`` and the card."""
+    """Score ``split`` (and the held-out sources); for the test split write ``evaluation.json`` and the card.
+
+    ``degradations``: every robustness check (True), none (False) or these names from ``ROBUSTNESS``."""
+    checks = checks_to_run(degradations)
     model_dir = Path(model_dir or model_dir_default())
     clf = load_classifier(model_dir)
     card = read_json(model_dir / CARD_FILE)
@@ -334,7 +348,8 @@ def evaluate(
     robustness = []
     p_orig = None
     novel_orig = None
-    for name, transform in (ROBUSTNESS if degradations else {"original": ROBUSTNESS["original"]}).items():
+    for name in checks:
+        transform = ROBUSTNESS[name]
         p, novel, enlarged = pipeline_outputs(clf, [transform(im) for im in images])
         if name == "original":
             p_orig, novel_orig = p, novel
