@@ -35,8 +35,8 @@ IJG_LUMINANCE = np.array([
 HEAVY_BELOW = 70
 
 COMPRESSED_WARNING = ("The photo is heavily compressed (JPEG quality about {q} of 100): compression erases the fine "
-                      "traces generators leave, so the uncertain band is wider and a 'real' verdict is weaker "
-                      "evidence than usual.")
+                      "traces generators leave, so it is judged by the cut fitted on photos compressed that way, "
+                      "with a wider uncertain band, and a 'real' verdict is weaker evidence than usual.")
 
 
 def quality_from_tables(tables: Mapping[int, Sequence[int]] | None) -> int | None:

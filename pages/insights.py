@@ -149,8 +149,9 @@ else:
     with right:
         st.subheader("Robustness")
         show("robustness", charts.robustness, dig(ev, "robustness", default=[]),
-             caption="The same test images re-compressed, rescaled or turned gray. A bar as long as the clean one "
-             "means the model does not rely on that property.")
+             caption="The same test images re-compressed, rescaled or turned gray, judged at the cut the app uses "
+             "(for a heavily compressed file, the cut fitted on compressed validation photos). A bar as long as the "
+             "clean one means the model does not rely on that property.")
     left, right = st.columns(2)
     with left:
         st.subheader("Per source")

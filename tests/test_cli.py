@@ -155,6 +155,11 @@ def test_compare_keep_adds_new_runs_and_replaces_a_rerecorded_one():
     merged = candidates.merge_candidates(old, new)
     assert [r["train_seconds"] for r in merged] == [100, 200, 300]
     assert merged[1] is recalibrated
+    # re-recording the first run (the shipped model after a new evaluate) keeps it first: a full tie on the
+    # rule goes to the first row, so moving it behind a tie would change the pick
+    again = candidates.candidate_row(_card(100, 0.8))
+    assert [r["train_seconds"] for r in candidates.merge_candidates(merged, [again])] == [100, 200, 300]
+    assert candidates.merge_candidates(merged, [again])[0] is again
 
 
 def test_best_candidate_is_decided_by_the_weakest_source_then_balanced_accuracy():

@@ -450,3 +450,12 @@ def test_a_caption_band_adds_text_above_or_below_and_the_face_box_follows() -> N
         assert len(np.unique(band.reshape(-1, 3), axis=0)) > 2, "the band carries text, not a flat colour"
         seen.add("above" if top else "below")
     assert seen == {"above", "below"}
+
+
+def test_the_worst_real_source_is_the_one_with_most_photos_called_ai() -> None:
+    from classifier.training.evaluate import worst_real_source
+
+    sources = np.array(["a", "a", "b", "b", "b", "gan"])
+    y = np.array([0, 0, 0, 0, 0, 1])
+    called = np.array([False, True, False, False, True, True])
+    assert worst_real_source(sources, y, called) == {"worst_real_source": "a", "worst_real_source_false_ai": 0.5}

@@ -99,13 +99,17 @@ def _augmented(card: dict) -> str | None:
 
 
 def merge_candidates(old: list[dict], new: list[dict]) -> list[dict]:
-    """``old`` then ``new``; a new row replaces an old one of the same run (recipe and training time).
+    """``old`` then ``new``; a new row replaces an old one of the same run (recipe and training time) in its
+    place.
 
     Lets a later session add its experiments without the earlier candidates' folders, which are
-    build outputs and not kept.
+    build outputs and not kept. The place matters: the order records which run came first, and a full tie
+    on the rule goes to the first row, so re-recording the shipped model must not move it behind its ties.
     """
-    fresh = {run_key(r) for r in new}
-    return [r for r in old if run_key(r) not in fresh] + new
+    fresh = {run_key(r): r for r in new}
+    merged = [fresh.get(run_key(r), r) for r in old]
+    recorded = {run_key(r) for r in old}
+    return merged + [r for r in new if run_key(r) not in recorded]
 
 
 def run_key(row: dict) -> tuple:

@@ -33,7 +33,7 @@ from ..conditions import CONDITIONS
 from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
 from .augment import jpeg_roundtrip
 from .data import Record, load_images, protocol_split, read_manifest
-from .evaluate import top_face_input
+from .evaluate import top_face_input, worst_real_source
 from .refit import fit_head, fold_of, recipe_of
 
 JPEG_QUALITY = (30, HEAVY_BELOW - 1)
@@ -76,15 +76,13 @@ def fit_rule(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict:
     p, groups = np.asarray(p, np.float64), np.asarray(groups)
     t = cal.choose_protective_threshold(p, y, groups, MAX_FALSE_AI, MAX_FALSE_AI_PER_SOURCE)
     lo, hi = cal.choose_uncertain_band(p, y, t, UNCERTAIN_TARGET)
-    real = ~np.asarray(y).astype(bool)
-    per_source = {str(g): float(np.mean(p[real & (groups == g)] >= t)) for g in np.unique(groups[real])}
-    return {"threshold": t, "uncertain_band": [lo, hi], "n": int(len(y)),
-            "false_ai_rate_real": float(np.mean(p[real] >= t)),
-            "worst_real_source": max(per_source, key=per_source.get) if per_source else None,
-            "worst_real_source_false_ai": max(per_source.values(), default=0.0),
-            # no cut on the grid kept real photos within the limits: the rule must not replace the main one
-            "protective": bool(np.mean(p[real] >= t) <= MAX_FALSE_AI
-                               and max(per_source.values(), default=0.0) <= MAX_FALSE_AI_PER_SOURCE),
+    y = np.asarray(y)
+    worst = worst_real_source(groups, y, p >= t)
+    overall = float(np.mean(p[y == 0] >= t))
+    return {"threshold": t, "uncertain_band": [lo, hi], "n": int(len(y)), "false_ai_rate_real": overall, **worst,
+            # False: no cut on the grid kept real photos within the limits, so the rule must not replace the main one
+            "protective": bool(overall <= MAX_FALSE_AI
+                               and worst["worst_real_source_false_ai"] <= MAX_FALSE_AI_PER_SOURCE),
             "balanced_accuracy": cal.balanced_accuracy(y, p >= t)}
 
 

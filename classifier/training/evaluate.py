@@ -314,6 +314,13 @@ def worst_held_out_score(rows: list[dict]) -> float | None:
     return min((held_out_score(r) for r in rows), default=None)
 
 
+def worst_real_source(sources: np.ndarray, y: np.ndarray, called_ai: np.ndarray) -> dict:
+    """The real source with the most photos called AI, and that share: a check's overall rate hides it."""
+    shares = {str(s): float(np.mean(called_ai[(sources == s) & (y == 0)])) for s in np.unique(sources[y == 0])}
+    worst = max(shares, key=shares.get, default=None)
+    return {"worst_real_source": worst, "worst_real_source_false_ai": shares.get(worst, 0.0)}
+
+
 def checks_to_run(degradations: bool | Sequence[str]) -> list[str]:
     """The robustness checks to run, "original" (the clean split) always first; ``ValueError`` for a name
     ``ROBUSTNESS`` does not know."""
@@ -345,6 +352,7 @@ def evaluate(
     images = load_images(records, data)
     y = np.array([r.y for r in records])
     report: dict = {"split": split}
+    sources = np.array([r.source for r in records])
     robustness = []
     p_orig = None
     novel_orig = None
@@ -361,6 +369,7 @@ def evaluate(
             {"name": name, "balanced_accuracy": cal.balanced_accuracy(y, p >= cuts),
              "balanced_accuracy_main_cut": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
              "false_ai_rate_real": float(np.mean(p[y == 0] >= cuts[y == 0])),
+             **worst_real_source(sources, y, p >= cuts),
              "ai_called_real": float(np.mean(said[y == 1] == "real")),
              "real_called_ai": float(np.mean(said[y == 0] == "ai")), "enlarged": float(np.mean(enlarged))}
         )
