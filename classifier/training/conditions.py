@@ -30,11 +30,11 @@ from .. import calibration as cal
 from ..card import CARD_FILE, read_json, write_json
 from ..compression import HEAVY_BELOW
 from ..conditions import CONDITIONS
-from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
+from ..predictor import Classifier, load_classifier, model_dir_default
 from .augment import jpeg_roundtrip
 from .data import Record, load_images, protocol_split, read_manifest
-from .evaluate import top_face_input, worst_real_source
-from .refit import fit_head, fold_of, recipe_of
+from .evaluate import top_face_batches, worst_real_source
+from .refit import cross_fitted_logits, fold_of, recipe_of
 
 JPEG_QUALITY = (30, HEAVY_BELOW - 1)
 SHRINK = (0.30, 0.72)
@@ -90,13 +90,11 @@ def network_outputs(clf: Classifier, images: list[np.ndarray], batch: int = 64) 
                                                                                         np.ndarray]:
     """Logits, pooled features and the enlargement flag of each image's top face, through the app's pipeline."""
     logits, feats, big = [], [], []
-    for i in range(0, len(images), batch):
-        crops, squares = zip(*(top_face_input(im, clf.input_size, clf.framing) for im in images[i : i + batch]),
-                             strict=True)
-        z, _, f = clf.lite.run_all(np.stack(crops))
+    for crops, enlarged_ in top_face_batches(clf, images, batch):
+        z, _, f = clf.lite.run_all(crops)
         logits.append(z)
         feats.append(f)
-        big += [is_enlarged(sq, clf.input_size) for sq in squares]
+        big += enlarged_
     return np.concatenate(logits), np.concatenate(feats), np.array(big, bool)
 
 
@@ -111,12 +109,7 @@ def honest_logits(card: dict, records: list[Record], clean: np.ndarray, features
     y = np.array([r.y for r in records])
     groups = recipe_of(card["training"]["config"]).groups(records)
     folds = fold_of([f"{r.source}|{r.group}" for r in records])
-    out = np.zeros(len(records))
-    for k in np.unique(folds):
-        fit = folds == k
-        w, b = fit_head(clean[~fit], y[~fit], [g for g, f in zip(groups, fit, strict=True) if not f], refit["c"])
-        out[fit] = features[fit] @ w + b
-    return out
+    return cross_fitted_logits(clean, y, groups, folds, refit["c"], scored_features=features)
 
 
 def fit_and_save(model_dir: str | Path | None = None, data: str | None = None) -> dict:

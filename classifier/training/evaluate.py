@@ -9,7 +9,7 @@ reliability points, and robustness to common degradations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -97,20 +97,26 @@ def top_face_input(img: np.ndarray, size: int, framing: Framing) -> tuple[np.nda
     return model_input(img, face, size, framing, inner), crop_box(face, img.shape, framing, inner)
 
 
+def top_face_batches(clf: Classifier, images: list[np.ndarray],
+                     batch: int = 64) -> Iterator[tuple[np.ndarray, list[bool]]]:
+    """The app's crops of each image's top face (``top_face_input``), ``batch`` at a time, with whether each
+    square was enlarged (``predictor.is_enlarged``)."""
+    for i in range(0, len(images), batch):
+        crops, squares = zip(*(top_face_input(im, clf.input_size, clf.framing) for im in images[i : i + batch]),
+                             strict=True)
+        yield np.stack(crops), [is_enlarged(sq, clf.input_size) for sq in squares]
+
+
 def pipeline_outputs(clf: Classifier, images: list[np.ndarray],
                      batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calibrated p_ai, the novelty flag and the enlargement flag (``predictor.is_enlarged``) per image via the
     app's pipeline (top face, else centre square)."""
     p_out, novel_out, enlarged = [], [], []
-    for i in range(0, len(images), batch):
-        crops = []
-        for img in images[i : i + batch]:
-            crop, square = top_face_input(img, clf.input_size, clf.framing)
-            crops.append(crop)
-            enlarged.append(is_enlarged(square, clf.input_size))
-        p, _, novel = clf.outputs(np.stack(crops))
+    for crops, big in top_face_batches(clf, images, batch):
+        p, _, novel = clf.outputs(crops)
         p_out.append(p)
         novel_out.append(novel)
+        enlarged += big
     return np.concatenate(p_out), np.concatenate(novel_out), np.array(enlarged, bool)
 
 

@@ -57,19 +57,22 @@ def fit_head(features: np.ndarray, y: np.ndarray, groups: list[str], c: float,
 
 def cross_fitted_logits(features: np.ndarray, y: np.ndarray, groups: list[str], folds: np.ndarray,
                         c: float, scored: np.ndarray | None = None,
-                        row_weight: np.ndarray | None = None) -> np.ndarray:
+                        row_weight: np.ndarray | None = None, scored_features: np.ndarray | None = None) -> np.ndarray:
     """Each image's logit from a head fitted without its fold: honest inputs for calibration.
 
     ``scored`` (boolean, default all) marks the rows to score; every row of the other folds is fitted on
     (the augmented copies of an image share its fold). Returns the logits of the ``scored`` rows, in order.
+    ``scored_features`` (default ``features``, row for row) are what each fold's head scores: the same photos
+    degraded, say, scored by heads fitted on their clean features (``conditions.honest_logits``).
     """
     scored = np.ones(len(y), bool) if scored is None else np.asarray(scored, bool)
+    shown = features if scored_features is None else scored_features
     out = np.zeros(len(y))
     for k in np.unique(folds):
         fit = folds != k
         w, b = fit_head(features[fit], y[fit], [g for g, f in zip(groups, fit, strict=True) if f], c,
                         None if row_weight is None else row_weight[fit])
-        out[~fit] = features[~fit] @ w + b
+        out[~fit] = shown[~fit] @ w + b
     return out[scored]
 
 
