@@ -27,13 +27,14 @@ import cv2
 import numpy as np
 
 from .. import calibration as cal
-from ..card import CARD_FILE, read_json, write_json
+from ..card import CARD_FILE, write_json
 from ..compression import HEAVY_BELOW
 from ..conditions import CONDITIONS
-from ..predictor import Classifier, load_classifier, model_dir_default
+from ..predictor import Classifier
 from .augment import jpeg_roundtrip
-from .data import Record, load_images, protocol_split, read_manifest
+from .data import Record, load_images
 from .evaluate import top_face_batches, worst_real_source
+from .novelty import model_with_features
 from .refit import cross_fitted_logits, fold_of, recipe_of
 
 JPEG_QUALITY = (30, HEAVY_BELOW - 1)
@@ -114,12 +115,8 @@ def honest_logits(card: dict, records: list[Record], clean: np.ndarray, features
 
 def fit_and_save(model_dir: str | Path | None = None, data: str | None = None) -> dict:
     """Fit every condition's rule for the model in ``model_dir`` and write it into its card."""
-    model_dir = Path(model_dir or model_dir_default())
-    clf = load_classifier(model_dir)
-    if not clf.lite.has_features:
-        raise SystemExit("the LiteRT file has no feature output: run `python -m classifier export` first")
-    card = read_json(model_dir / CARD_FILE)
-    records = protocol_split(read_manifest(data), bool(card["training"].get("held_out_sources")))["val"]
+    model_dir, clf, card, roles = model_with_features(model_dir, data)
+    records = roles["val"]
     images = load_images(records, data)
     y = np.array([r.y for r in records])
     groups = np.array(recipe_of(card["training"]["config"]).groups(records))

@@ -17,7 +17,7 @@ from ..card import CARD_FILE, read_json, sha256_of, write_json
 from ..faces import model_input
 from ..novelty import STATS_FILE, FeatureModel
 from ..predictor import Classifier, load_classifier, model_dir_default
-from .data import face_boxes, load_images, protocol_split, read_manifest
+from .data import Record, face_boxes, load_images, protocol_split, read_manifest
 
 COMPONENTS = 32
 PERCENTILE = 99.0
@@ -49,13 +49,20 @@ def features_of(clf: Classifier, images: list[np.ndarray], boxes: list, batch: i
     return np.concatenate(out)
 
 
-def fit_and_save(model_dir: str | Path | None = None, data: str | None = None) -> FeatureModel:
+def model_with_features(model_dir: str | Path | None = None,
+                        data: str | None = None) -> tuple[Path, Classifier, dict, dict[str, list[Record]]]:
+    """The model folder, its classifier, its card and the data split its card was trained by, for fits on the
+    network's pooled features (the novelty model, the condition rules); exits if its LiteRT file has none."""
     model_dir = Path(model_dir or model_dir_default())
     clf = load_classifier(model_dir)
     if not clf.lite.has_features:
         raise SystemExit("the LiteRT file has no feature output: run `python -m classifier export` first")
     card = read_json(model_dir / CARD_FILE)
-    roles = protocol_split(read_manifest(data), bool(card["training"].get("held_out_sources")))
+    return model_dir, clf, card, protocol_split(read_manifest(data), bool(card["training"].get("held_out_sources")))
+
+
+def fit_and_save(model_dir: str | Path | None = None, data: str | None = None) -> FeatureModel:
+    model_dir, clf, card, roles = model_with_features(model_dir, data)
     feats = {}
     for role in ("train", "val"):
         images = load_images(roles[role], data)
