@@ -151,7 +151,8 @@ else:
         show("robustness", charts.robustness, dig(ev, "robustness", default=[]),
              caption="The same test images re-compressed, rescaled or turned gray, judged at the cut the app uses "
              "(for a heavily compressed file, the cut fitted on compressed validation photos). A bar as long as the "
-             "clean one means the model does not rely on that property.")
+             "clean one means the model does not rely on that property. The whiskers: where the change could land on "
+             "another sample of the same sources (95 %, from resampling the test images).")
     left, right = st.columns(2)
     with left:
         st.subheader("Per source")

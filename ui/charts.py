@@ -259,6 +259,17 @@ def _bar_rows(rows: Sequence[dict], key: str, per_row: float = 0.36) -> tuple[li
     return rows, fig, axes[0, 0], np.arange(len(rows))
 
 
+def _interval(row: dict, delta: float | None) -> tuple[float, float] | None:
+    """How far below and above ``delta`` the row's 95 % interval for the change reaches, if it has one."""
+    ci = row.get("delta_balanced_accuracy_ci95")
+    if delta is None or not isinstance(ci, (list, tuple)) or len(ci) != 2 or row.get("name") == "original":
+        return None
+    lo, hi = _num(ci[0]), _num(ci[1])
+    if lo is None or hi is None:
+        return None
+    return max(0.0, delta - lo), max(0.0, hi - delta)
+
+
 def robustness(rows: Sequence[dict]) -> Figure | None:
     """Balanced accuracy under each perturbation (JPEG, rescaling, grayscale...) vs the clean images."""
     rows, fig, ax, y = _bar_rows(rows, "balanced_accuracy")
@@ -268,6 +279,11 @@ def robustness(rows: Sequence[dict]) -> Figure | None:
     deltas = [_num(r.get("delta_balanced_accuracy")) for r in rows]
     colours = ["#3b5bdb" if (d is None or d > -0.02) else "#e8590c" if d > -0.08 else AI for d in deltas]
     ax.barh(y, ba, color=colours, alpha=0.85)
+    # The change's 95 % interval (evaluate: images resampled) as an error bar around each degraded bar.
+    spans = [_interval(r, d) for r, d in zip(rows, deltas, strict=True)]
+    if any(sp is not None for sp in spans):
+        err = np.array([sp or (0.0, 0.0) for sp in spans]).T
+        ax.errorbar(ba, y, xerr=err, fmt="none", ecolor="#333333", elinewidth=0.8, capsize=2)
     for yi, b, d in zip(y, ba, deltas, strict=True):
         ax.text(b, yi, f" {b:.1%}" + (f" ({d * 100:+.1f} pts)" if d is not None else ""), va="center", fontsize=8)
     ax.set_yticks(y, [str(r.get("name", "?")) for r in rows], fontsize=8)

@@ -22,7 +22,7 @@ from ..faces import Box, Framing, content_box, crop_box, detect_faces, model_inp
 from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
 from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
 from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
-from .metrics import confusion, roc_auc, roc_points
+from .metrics import confusion, paired_delta_interval, roc_auc, roc_points
 
 
 def _half_scale(img: np.ndarray) -> np.ndarray:
@@ -359,7 +359,7 @@ def evaluate(
     y = np.array([r.y for r in records])
     report: dict = {"split": split}
     sources = np.array([r.source for r in records])
-    robustness = []
+    robustness, called_ai = [], []  # called_ai: each check's verdicts at the app's cuts, for the intervals
     p_orig = None
     novel_orig = None
     for name in checks:
@@ -371,6 +371,7 @@ def evaluate(
         compressed = is_heavily_compressed(SAVED_QUALITY.get(name))
         cuts, bands = app_rules(clf, enlarged, compressed)
         said = product_verdicts(p, novel | enlarged | compressed, bands)
+        called_ai.append(p >= cuts)
         robustness.append(
             {"name": name, "balanced_accuracy": cal.balanced_accuracy(y, p >= cuts),
              "balanced_accuracy_main_cut": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
@@ -381,8 +382,9 @@ def evaluate(
         )
         print(f"  {name:12s} balanced_acc={robustness[-1]['balanced_accuracy']:.4f} (main cut "
               f"{s['balanced_accuracy']:.4f}) auc={s['roc_auc']:.4f}", flush=True)
-    for row in robustness:
+    for row, verdicts in zip(robustness, called_ai, strict=True):
         row["delta_balanced_accuracy"] = row["balanced_accuracy"] - robustness[0]["balanced_accuracy"]
+        row["delta_balanced_accuracy_ci95"] = list(paired_delta_interval(y, called_ai[0], verdicts))
         row["delta_balanced_accuracy_main_cut"] = (row["balanced_accuracy_main_cut"]
                                                    - robustness[0]["balanced_accuracy_main_cut"])
     report["overall"] = summary(y, p_orig, clf.threshold, clf.band)

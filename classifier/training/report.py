@@ -202,7 +202,9 @@ def results_markdown(model_dir: str | Path) -> str:
             "|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts | "
+            f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts"
+            + (" ({:+.1f} to {:+.1f})".format(*(100 * v for v in r["delta_balanced_accuracy_ci95"]))
+               if r.get("delta_balanced_accuracy_ci95") and r["name"] != "original" else "") + " | "
             + (f"{100 * r['delta_balanced_accuracy_main_cut']:+.1f} pts | " if "delta_balanced_accuracy_main_cut" in r
                else "- | ") +
             f"{_pct(r['ai_called_real']) if 'ai_called_real' in r else '-'} | "
@@ -214,7 +216,9 @@ def results_markdown(model_dir: str | Path) -> str:
                   "(`compression.HEAVY_BELOW`) the cut fitted on validation photos in that condition "
                   "(`classifier/conditions.py`); the next column is the change at the main cut alone. The last two "
                   "columns are the app's verdicts (the condition's band, widened for unfamiliar, enlarged or "
-                  "compressed faces; the small-face rule aside)."]
+                  "compressed faces; the small-face rule aside). In brackets: a 95 % interval for the change, from "
+                  "resampling the test images (`metrics.paired_delta_interval`): how far it could move on another "
+                  "sample of the same sources."]
         lines += [""] + _candidates(ev)
     if bench:
         lines += _speed(bench)
