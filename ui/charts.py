@@ -281,11 +281,13 @@ def robustness(rows: Sequence[dict]) -> Figure | None:
     ax.barh(y, ba, color=colours, alpha=0.85)
     # The change's 95 % interval (evaluate: images resampled) as an error bar around each degraded bar.
     spans = [_interval(r, d) for r, d in zip(rows, deltas, strict=True)]
-    if any(sp is not None for sp in spans):
-        err = np.array([sp or (0.0, 0.0) for sp in spans]).T
-        ax.errorbar(ba, y, xerr=err, fmt="none", ecolor="#333333", elinewidth=0.8, capsize=2)
-    for yi, b, d in zip(y, ba, deltas, strict=True):
-        ax.text(b, yi, f" {b:.1%}" + (f" ({d * 100:+.1f} pts)" if d is not None else ""), va="center", fontsize=8)
+    has = np.array([sp is not None for sp in spans])
+    if has.any():
+        err = np.array([sp for sp in spans if sp is not None]).T
+        ax.errorbar(ba[has], y[has], xerr=err, fmt="none", ecolor="#333333", elinewidth=0.8, capsize=2)
+    for yi, b, d, sp in zip(y, ba, deltas, spans, strict=True):
+        ax.text(b + (sp[1] if sp else 0.0), yi, f" {b:.1%}" + (f" ({d * 100:+.1f} pts)" if d is not None else ""),
+                va="center", fontsize=8)  # after the whisker, so that it stays readable
     ax.set_yticks(y, [str(r.get("name", "?")) for r in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0.4, 1.18)
