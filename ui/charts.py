@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from classifier import VERDICT_COLOURS
 
+from .state import change_interval
 from .state import finite as _num
 
 REAL = tuple(c / 255 for c in VERDICT_COLOURS["real"])
@@ -261,13 +262,10 @@ def _bar_rows(rows: Sequence[dict], key: str, per_row: float = 0.36) -> tuple[li
 
 def _interval(row: dict, delta: float | None) -> tuple[float, float] | None:
     """How far below and above ``delta`` the row's 95 % interval for the change reaches, if it has one."""
-    ci = row.get("delta_balanced_accuracy_ci95")
-    if delta is None or not isinstance(ci, (list, tuple)) or len(ci) != 2 or row.get("name") == "original":
+    ci = change_interval(row)
+    if delta is None or ci is None:
         return None
-    lo, hi = _num(ci[0]), _num(ci[1])
-    if lo is None or hi is None:
-        return None
-    return max(0.0, delta - lo), max(0.0, hi - delta)
+    return max(0.0, delta - ci[0]), max(0.0, ci[1] - delta)
 
 
 def robustness(rows: Sequence[dict]) -> Figure | None:

@@ -12,7 +12,7 @@ import numpy as np
 from classifier.faces import Framing
 from classifier.training.candidates import held_out_margin
 
-from .state import dig, num, pct
+from .state import change_interval, dig, num, pct
 from .state import finite as _f
 
 
@@ -149,12 +149,11 @@ def evaluation_findings(ev: dict | None, card: dict | None) -> list[str]:
         worst = min(rob, key=lambda r: float(r["delta_balanced_accuracy"]))
         d = float(worst["delta_balanced_accuracy"])
         if d < -0.005:
-            ci = worst.get("delta_balanced_accuracy_ci95")
-            span = ([_f(v) for v in ci] if isinstance(ci, (list, tuple)) and len(ci) == 2 else [None, None])
+            ci = change_interval(worst)
             out.append(f"The hardest perturbation is `{worst.get('name')}`: balanced accuracy drops by "
                        f"{abs(d) * 100:.1f} points to {pct(worst.get('balanced_accuracy'))}"
-                       + (f" (95 % interval {abs(span[1]) * 100:.1f}-{abs(span[0]) * 100:.1f} points)"
-                          if None not in span and span[1] <= 0 else "") + ".")
+                       + (f" (95 % interval {abs(ci[1]) * 100:.1f}-{abs(ci[0]) * 100:.1f} points)"
+                          if ci and ci[1] <= 0 else "") + ".")
         else:
             out.append("Re-compression, rescaling and grayscale barely move balanced accuracy (largest drop "
                        f"{abs(d) * 100:.1f} points).")

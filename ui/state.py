@@ -105,6 +105,16 @@ def finite(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
+def change_interval(row: Any) -> tuple[float, float] | None:
+    """A robustness row's 95 % interval for its change (``evaluate``), or None where the artefact has none, it is
+    malformed, or the row is the clean one (nothing to compare)."""
+    ci = dig(row, "delta_balanced_accuracy_ci95")
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or dig(row, "name") == "original":
+        return None
+    lo, hi = finite(ci[0]), finite(ci[1])
+    return None if lo is None or hi is None else (lo, hi)
+
+
 def pct(x: Any, digits: int = 1) -> str:
     """A fraction as a percentage, or an em dash when it is missing."""
     try:

@@ -371,12 +371,11 @@ def evaluate(
         compressed = is_heavily_compressed(SAVED_QUALITY.get(name))
         cuts, bands = app_rules(clf, enlarged, compressed)
         said = product_verdicts(p, novel | enlarged | compressed, bands)
-        called_ai.append(p >= cuts)
+        called_ai.append(ai := p >= cuts)
         robustness.append(
-            {"name": name, "balanced_accuracy": cal.balanced_accuracy(y, p >= cuts),
+            {"name": name, "balanced_accuracy": cal.balanced_accuracy(y, ai),
              "balanced_accuracy_main_cut": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
-             "false_ai_rate_real": float(np.mean(p[y == 0] >= cuts[y == 0])),
-             **worst_real_source(sources, y, p >= cuts),
+             "false_ai_rate_real": float(np.mean(ai[y == 0])), **worst_real_source(sources, y, ai),
              "ai_called_real": float(np.mean(said[y == 1] == "real")),
              "real_called_ai": float(np.mean(said[y == 0] == "ai")), "enlarged": float(np.mean(enlarged))}
         )
