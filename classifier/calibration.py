@@ -106,7 +106,8 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, groups: np.ndarray | None = N
 
 
 def choose_protective_threshold(
-    p: np.ndarray, y: np.ndarray, groups: np.ndarray, max_false_ai: float = 0.02, max_false_ai_group: float = 0.05
+    p: np.ndarray, y: np.ndarray, groups: np.ndarray, max_false_ai: float = 0.02, max_false_ai_group: float = 0.05,
+    reference: float | None = None,
 ) -> float:
     """The worst-group threshold, raised until few real photos are called AI.
 
@@ -114,15 +115,21 @@ def choose_protective_threshold(
     real validation photos at or above it to ``max_false_ai`` overall and ``max_false_ai_group``
     in every real source. Among cuts that do, the worst-group rule of ``choose_threshold``
     decides; if none does (a model that cannot separate), the strictest cut on the grid is used.
+
+    ``reference``: the cut these photos would otherwise get (the main cut, for photos in a condition,
+    ``training.conditions``). A cut then also passes where it calls no more real photos AI, overall and in
+    each source, than the reference does (``false_ai_allowance``): a real photo that scores above every cut
+    is called AI whatever the cut, and must not rule out the cuts that spare everything else.
     """
     p, y, groups = np.asarray(p, np.float64), np.asarray(y).astype(bool), np.asarray(groups)
     grid = np.linspace(0.05, 0.95, 181)
     real = ~y
+    allowed, allowed_group = false_ai_allowance(p, y, groups, max_false_ai, max_false_ai_group, reference)
 
     def protects(t: float) -> bool:
-        if np.mean(p[real] >= t) > max_false_ai:
+        if np.mean(p[real] >= t) > allowed:
             return False
-        return all(np.mean(p[real & (groups == g)] >= t) <= max_false_ai_group for g in np.unique(groups[real]))
+        return all(np.mean(p[real & (groups == g)] >= t) <= allowed_group[g] for g in np.unique(groups[real]))
 
     ok = np.array([protects(t) for t in grid])
     if not ok.any():
@@ -134,6 +141,21 @@ def choose_protective_threshold(
     bal = np.array([balanced_accuracy(y, p >= t) for t in grid])
     keep &= np.isclose(bal, bal[keep].max())
     return float(grid[keep][0])
+
+
+def false_ai_allowance(
+    p: np.ndarray, y: np.ndarray, groups: np.ndarray, max_false_ai: float, max_false_ai_group: float,
+    reference: float | None = None,
+) -> tuple[float, dict[str, float]]:
+    """The share of real photos a cut may call AI, overall and per real source (pure): the limits, or, with a
+    ``reference`` cut, what that cut already calls AI where it is more (see ``choose_protective_threshold``)."""
+    p, real, groups = np.asarray(p, np.float64), ~np.asarray(y).astype(bool), np.asarray(groups)
+    names = np.unique(groups[real])
+    if reference is None:
+        return max_false_ai, {g: max_false_ai_group for g in names}
+    over = p >= reference
+    return (max(max_false_ai, float(np.mean(over[real]))),
+            {g: max(max_false_ai_group, float(np.mean(over[real & (groups == g)]))) for g in names})
 
 
 def choose_uncertain_band(p: np.ndarray, y: np.ndarray, threshold: float, target: float = 0.95) -> tuple[float, float]:

@@ -7,9 +7,12 @@ photos, then misses AI images it could catch. The app can see both conditions (t
 quantisation table, ``compression``; the square enlarged for the network, ``predictor.is_enlarged``),
 so each gets its own cut and band, fitted by ``python -m classifier conditions`` on validation photos
 put in that condition with the same rules as the main ones: the protective cut (few real photos called
-AI, overall and per source) and the 99 %-precision uncertain band. The card stores them under
-``conditions``; a card without them keeps the main rule everywhere, and so does a condition for which
-no cut keeps real photos within the limits (``protective`` false: the fit found nothing safer).
+AI, overall and per source) and the 99 %-precision uncertain band. A real photo the main cut already
+calls AI in that condition does not count against a lower cut (``calibration.false_ai_allowance``): no
+cut spares it, and before this one CelebA-HQ photo shrunk over 0.95 kept enlarged squares on the main
+cut. The card stores them under ``conditions``; a card without them keeps the main rule everywhere, and
+so does a condition for which no cut keeps real photos within the limits (``protective`` false: the fit
+found nothing safer).
 """
 
 from __future__ import annotations

@@ -377,7 +377,8 @@ def evaluate(
              "balanced_accuracy_main_cut": s["balanced_accuracy"], "roc_auc": s["roc_auc"], "ece": s["ece"],
              "false_ai_rate_real": float(np.mean(ai[y == 0])), **worst_real_source(sources, y, ai),
              "ai_called_real": float(np.mean(said[y == 1] == "real")),
-             "real_called_ai": float(np.mean(said[y == 0] == "ai")), "enlarged": float(np.mean(enlarged))}
+             "real_called_ai": float(np.mean(said[y == 0] == "ai")),
+             "real_called_uncertain": float(np.mean(said[y == 0] == "uncertain")), "enlarged": float(np.mean(enlarged))}
         )
         print(f"  {name:12s} balanced_acc={robustness[-1]['balanced_accuracy']:.4f} (main cut "
               f"{s['balanced_accuracy']:.4f}) auc={s['roc_auc']:.4f}", flush=True)

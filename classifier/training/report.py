@@ -198,8 +198,9 @@ def results_markdown(model_dir: str | Path) -> str:
             "",
             "Robustness (test split, degraded before the pipeline):",
             "",
-            "| degradation | balanced accuracy | change | change at the main cut | AI called real | real called AI |",
-            "|---|---|---|---|---|---|",
+            "| degradation | balanced accuracy | change | change at the main cut | AI called real | real called AI "
+            "| real called uncertain |",
+            "|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {r['name']} | {_pct(r['balanced_accuracy'])} | {100 * r['delta_balanced_accuracy']:+.1f} pts"
@@ -208,17 +209,19 @@ def results_markdown(model_dir: str | Path) -> str:
             + (f"{100 * r['delta_balanced_accuracy_main_cut']:+.1f} pts | " if "delta_balanced_accuracy_main_cut" in r
                else "- | ") +
             f"{_pct(r['ai_called_real']) if 'ai_called_real' in r else '-'} | "
-            f"{_pct(r['real_called_ai']) if 'real_called_ai' in r else '-'} |"
+            f"{_pct(r['real_called_ai']) if 'real_called_ai' in r else '-'} | "
+            f"{_pct(r['real_called_uncertain']) if 'real_called_uncertain' in r else '-'} |"
             for r in ev["robustness"]
         ]
         lines += ["", "Balanced accuracy at the app's cut: the main one, or for an enlarged face "
                   f"(`predictor.is_enlarged`) or a file saved below JPEG quality {HEAVY_BELOW} "
                   "(`compression.HEAVY_BELOW`) the cut fitted on validation photos in that condition "
-                  "(`classifier/conditions.py`); the next column is the change at the main cut alone. The last two "
+                  "(`classifier/conditions.py`); the next column is the change at the main cut alone. The last three "
                   "columns are the app's verdicts (the condition's band, widened for unfamiliar, enlarged or "
-                  "compressed faces; the small-face rule aside). In brackets: a 95 % interval for the change, from "
-                  "resampling the test images (`metrics.paired_delta_interval`): how far it could move on another "
-                  "sample of the same sources."]
+                  "compressed faces; the small-face rule aside); a wider band trades confident verdicts for "
+                  "*uncertain* ones, and the last column is what that costs real photos. In brackets: a 95 % interval "
+                  "for the change, from resampling the test images (`metrics.paired_delta_interval`): how far it "
+                  "could move on another sample of the same sources."]
         lines += [""] + _candidates(ev)
     if bench:
         lines += _speed(bench)
