@@ -29,8 +29,8 @@ with st.expander("How to read the result"):
         "- When there are several faces, each gets its own box and number; the most AI-like face decides.\n"
         "- Webcam frames, heavy JPEG compression, filters, screenshots and tiny faces lower reliability. A file "
         "saved at low JPEG quality, or a face enlarged from a small picture, gets a wider *uncertain* band and a "
-        "warning; a heavily compressed file is also judged by the cut fitted on validation photos compressed "
-        "that way.\n"
+        "warning, and is judged by the cut and band fitted on validation photos put in that condition: a small "
+        "real photo is then often *uncertain* rather than *real*, because there the score alone cannot tell.\n"
         "- Generators the model never saw can fool it. **No detector is proof.**"
     )
 
