@@ -123,15 +123,8 @@ def choose_protective_threshold(
     """
     p, y, groups = np.asarray(p, np.float64), np.asarray(y).astype(bool), np.asarray(groups)
     grid = np.linspace(0.05, 0.95, 181)
-    real = ~y
-    allowed, allowed_group = false_ai_allowance(p, y, groups, max_false_ai, max_false_ai_group, reference)
-
-    def protects(t: float) -> bool:
-        if np.mean(p[real] >= t) > allowed:
-            return False
-        return all(np.mean(p[real & (groups == g)] >= t) <= allowed_group[g] for g in np.unique(groups[real]))
-
-    ok = np.array([protects(t) for t in grid])
+    allowance = false_ai_allowance(p, y, groups, max_false_ai, max_false_ai_group, reference)
+    ok = np.array([within_allowance(p, y, groups, t, allowance) for t in grid])
     if not ok.any():
         return float(grid[-1])
     worst = np.array([
@@ -156,6 +149,17 @@ def false_ai_allowance(
     over = p >= reference
     return (max(max_false_ai, float(np.mean(over[real]))),
             {g: max(max_false_ai_group, float(np.mean(over[real & (groups == g)]))) for g in names})
+
+
+def within_allowance(p: np.ndarray, y: np.ndarray, groups: np.ndarray, threshold: float,
+                     allowance: tuple[float, dict[str, float]]) -> bool:
+    """Whether the cut calls no more real photos AI than ``allowance`` (``false_ai_allowance``) permits,
+    overall and in every real source (pure)."""
+    p, real, groups = np.asarray(p, np.float64), ~np.asarray(y).astype(bool), np.asarray(groups)
+    allowed, allowed_group = allowance
+    if np.mean(p[real] >= threshold) > allowed:
+        return False
+    return all(np.mean(p[real & (groups == g)] >= threshold) <= a for g, a in allowed_group.items())
 
 
 def choose_uncertain_band(p: np.ndarray, y: np.ndarray, threshold: float, target: float = 0.95) -> tuple[float, float]:

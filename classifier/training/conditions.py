@@ -83,19 +83,18 @@ def fit_rule(p: np.ndarray, y: np.ndarray, groups: np.ndarray, main_cut: float |
     p, groups, y = np.asarray(p, np.float64), np.asarray(groups), np.asarray(y)
     t = cal.choose_protective_threshold(p, y, groups, MAX_FALSE_AI, MAX_FALSE_AI_PER_SOURCE, reference=main_cut)
     lo, hi = cal.choose_uncertain_band(p, y, t, UNCERTAIN_TARGET)
-    allowed, allowed_group = cal.false_ai_allowance(p, y, groups, MAX_FALSE_AI, MAX_FALSE_AI_PER_SOURCE, main_cut)
+    allowance = cal.false_ai_allowance(p, y, groups, MAX_FALSE_AI, MAX_FALSE_AI_PER_SOURCE, main_cut)
     worst = worst_real_source(groups, y, p >= t)
     overall = float(np.mean(p[y == 0] >= t))
-    within_sources = all(np.mean(p[(y == 0) & (groups == g)] >= t) <= a for g, a in allowed_group.items())
     return {"threshold": t, "uncertain_band": [lo, hi], "n": int(len(y)), "false_ai_rate_real": overall, **worst,
             # False: no cut on the grid kept real photos within the limits (or, with ``main_cut``, within what the
             # main cut calls AI), so the rule must not replace the main one
-            "protective": bool(overall <= allowed and within_sources),
+            "protective": cal.within_allowance(p, y, groups, t, allowance),
             "balanced_accuracy": cal.balanced_accuracy(y, p >= t),
             **({} if main_cut is None else {
                 "main_cut": float(main_cut), "main_cut_false_ai_rate_real": float(np.mean(p[y == 0] >= main_cut)),
                 # the sources whose real photos the main cut already calls AI beyond the limit, and how many
-                "over_limit_at_main_cut": {g: a for g, a in allowed_group.items() if a > MAX_FALSE_AI_PER_SOURCE}})}
+                "over_limit_at_main_cut": {g: a for g, a in allowance[1].items() if a > MAX_FALSE_AI_PER_SOURCE}})}
 
 
 def network_outputs(clf: Classifier, images: list[np.ndarray], batch: int = 64) -> tuple[np.ndarray, np.ndarray,
