@@ -187,5 +187,6 @@ else:
         st.subheader("Candidates tried")
         st.dataframe(pd.DataFrame(cands), hide_index=True, width="stretch")
         st.caption("Every recipe tried, failures included. The selection rule looks at the held-out sources first "
-                   "(the worst held-out family decides), then the worst validation source; the test split is "
-                   "only measured, never used to choose.")
+                   "(the worst held-out family decides), then the worst validation source. The test split never "
+                   "ranks: it only vetoes, passing over a model that misses a release limit there "
+                   "(`release_gate_failed`).")

@@ -14,7 +14,7 @@ import pytest
 
 from classifier import cli, predictor
 from classifier.render import VERDICT_LABELS
-from classifier.training import candidates
+from classifier.training import candidates, release
 
 KEYS = {"path", "verdict", "p_ai", "faces", "warnings", "error"}
 FACE_KEYS = {"box", "crop", "p_ai", "verdict", "detector_score"}
@@ -205,6 +205,48 @@ def test_the_shipped_model_is_the_one_the_rule_picks(model_dir):
         "the card lacks its comparison: run `python -m classifier compare --keep models`"
     assert candidates.shipped_is_the_winner(candidates.candidate_row(card), rows), \
         (candidates.candidate_row(card), candidates.best_candidate(rows))
+
+
+def _passing_report() -> dict:
+    """A test-split report that meets every release limit (release.release_gate)."""
+    return {"overall": {"roc_auc": 0.999, "false_ai_rate_real": 0.002, "ece": 0.01},
+            "per_source": [{"source": "real_a", "label": "real", "accuracy": 0.97, "called_ai": 0.03},
+                           {"source": "gan_b", "label": "ai", "accuracy": 0.93, "called_ai": 0.93}],
+            "robustness": [{"name": n, "delta_balanced_accuracy": -0.029} for n in release.GATED_CHECKS]}
+
+
+def test_the_release_gate_names_each_missed_limit_and_each_check_not_run():
+    assert release.release_gate(_passing_report()) == {"failed": [], "unchecked": []}
+    breaks = {"test AUC": lambda r: r["overall"].update(roc_auc=0.989),
+              "gan_b: 89.0% right": lambda r: r["per_source"][1].update(accuracy=0.89),
+              "real test photos called AI 2.1%": lambda r: r["overall"].update(false_ai_rate_real=0.021),
+              "real_a: 5.1% of real test photos called AI": lambda r: r["per_source"][0].update(called_ai=0.051),
+              "ECE 0.051": lambda r: r["overall"].update(ece=0.051),
+              "half_scale costs 3.1 points": lambda r: r["robustness"][1].update(delta_balanced_accuracy=-0.031)}
+    for words, breach in breaks.items():
+        report = _passing_report()
+        breach(report)
+        failed = release.release_gate(report)["failed"]
+        assert len(failed) == 1 and failed[0].startswith(words), (words, failed)
+    report = _passing_report()
+    report["robustness"] = report["robustness"][:1]
+    assert release.release_gate(report) == {"failed": [], "unchecked": ["half_scale", "grayscale"]}
+
+
+def test_a_pick_the_release_gate_stops_is_passed_over():
+    a, b = (candidates.candidate_row(_card(s, w)) for s, w in ((100, 0.88), (200, 0.90)))
+    assert candidates.best_candidate([a, b]) is b
+    b["release_gate_failed"] = ["celebahq: 6.0% of real test photos called AI > 5%"]
+    assert candidates.best_candidate([a, b]) is a
+    b["release_gate_failed"] = []  # evaluated and passed: ranked as before
+    assert candidates.best_candidate([a, b]) is b
+
+
+def test_the_shipped_model_passes_the_release_gate(model_dir):
+    from classifier.card import read_json
+
+    gate = read_json(model_dir / "model_card.json")["test"].get("release_gate")
+    assert gate == {"failed": [], "unchecked": []}, gate or "run `python -m classifier evaluate` on the model"
 
 
 def test_a_retrain_on_every_source_ships_only_the_winners_recipe():

@@ -141,6 +141,7 @@ def test_the_classifier_and_evaluate_apply_the_card_rules(clf, astronaut) -> Non
 
 
 def test_the_shipped_card_has_fitted_rules_for_every_condition(clf) -> None:
+    from classifier.training import conditions as fit
     from classifier.training.train import MAX_FALSE_AI_PER_SOURCE
 
     assert set(clf.card.get("conditions", {})) == set(CONDITIONS), "run `python -m classifier conditions`"
@@ -152,6 +153,7 @@ def test_the_shipped_card_has_fitted_rules_for_every_condition(clf) -> None:
             allowed = entry.get("over_limit_at_main_cut", {}).get(entry["worst_real_source"], MAX_FALSE_AI_PER_SOURCE)
             assert entry["worst_real_source_false_ai"] <= allowed, name
         assert entry["n"] > 500, name
+        assert entry.get("draws") == fit.DRAWS, f"{name}: fitted on one draw per photo; rerun `conditions`"
 
 
 def test_a_condition_no_cut_could_protect_keeps_the_main_rule() -> None:

@@ -6,7 +6,8 @@ families' targets (real photos called real, target 0.90; a generator's AUC again
 photos, target 0.95), because what a user meets is sources the model never saw; margins closer than
 about one held-out photo (``MARGIN_TIE``) are a tie, settled by validation. Rows from before
 the held-out protocol have no such score and rank after every row that has one; among those, the
-worst validation source decides.
+worst validation source decides. A model whose test-split evaluation missed a release limit
+(``release.release_gate``) is passed over: the gate vetoes, it never ranks.
 
 The model that ships may be the winner's recipe retrained on every source. Its row records which
 protocol run it retrains (``retrain_of``: that run's training seconds) and takes no part in the
@@ -28,7 +29,8 @@ from .soup import soup_label
 MARGIN_TIE = 0.005
 SELECTION_RULE = ("highest worst held-out margin over the targets (real photos: called real >= 0.90 and called AI "
                   f"<= 0.05; a generator: AUC vs real test photos >= 0.95), margins within {MARGIN_TIE} of the best "
-                  "counting as a tie; then highest worst-source accuracy on validation; then balanced accuracy")
+                  "counting as a tie; then highest worst-source accuracy on validation; then balanced accuracy; "
+                  "a model that fails a release limit on the test split (release.py) is passed over")
 
 
 def candidate_row(card: dict) -> dict:
@@ -71,7 +73,9 @@ def candidate_row(card: dict) -> dict:
             "train_seconds": card["training"]["seconds"],
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
-            "retrain_of": (held.get("model") or {}).get("train_seconds")}
+            "retrain_of": (held.get("model") or {}).get("train_seconds"),
+            # the test-split limits its full evaluation missed (release.release_gate); None: never evaluated so
+            "release_gate_failed": (card.get("test") or {}).get("release_gate", {}).get("failed")}
 
 
 def _cutmix(cfg: dict) -> str | None:
@@ -144,12 +148,13 @@ def held_out_margin(row: dict) -> float | None:
 
 
 def best_candidate(rows: list[dict]) -> dict:
-    """The row ``SELECTION_RULE`` picks, among the candidates measured on their own (not the retrains).
+    """The row ``SELECTION_RULE`` picks, among the candidates measured on their own (not the retrains) that no
+    release limit vetoes (``release.release_gate``: only a full evaluation records one).
 
     Rows measured on the held-out sources come first; among them, those within ``MARGIN_TIE`` of the best
     margin are tied and the validation figures decide. Rows from before the protocol rank by validation only.
     """
-    own = [r for r in rows if r.get("retrain_of") is None]
+    own = [r for r in rows if r.get("retrain_of") is None and not r.get("release_gate_failed")]
     margins = {id(r): held_out_margin(r) for r in own}
     measured = [r for r in own if margins[id(r)] is not None]
     if measured:

@@ -23,6 +23,7 @@ from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_defa
 from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
 from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
 from .metrics import confusion, paired_delta_interval, roc_auc, roc_points
+from .release import release_gate
 
 
 def _half_scale(img: np.ndarray) -> np.ndarray:
@@ -419,6 +420,7 @@ def evaluate(
         card["test"] = {k: report["overall"][k] for k in ("n", "roc_auc", "accuracy", "balanced_accuracy", "ece",
                                                             "false_ai_rate_real")}
         card["test"]["worst_source_accuracy"] = min(r["accuracy"] for r in report["per_source"])
+        card["test"]["release_gate"] = release_gate(report)
         if "held_out" in report:
             card["held_out"] = {k: v for k, v in report["held_out"].items() if k != "images"}
         write_json(model_dir / CARD_FILE, card)

@@ -66,11 +66,12 @@ def _candidates(ev: dict) -> list[str]:
     lines = [
         "Candidates (every try, failures included; the rule: highest worst held-out margin over the targets, real "
         "photos called real >= 0.90 and called AI <= 0.05, AUC >= 0.95 per generator; then worst validation "
-        "source, then balanced accuracy; a test checks `models/` holds the winner):",
+        "source, then balanced accuracy; a model that misses a release limit on the test split is passed over; a "
+        "test checks `models/` holds the winner):",
         "",
         "| network | input | crop | steps | simulated fakes | held out | val ROC-AUC | val worst source "
-        "| worst held-out score | worst margin over target | train time | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| worst held-out score | worst margin over target | release gate | train time | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in ev["candidates"]:
         held = ", ".join(f"{k.split(' ')[0]} {v:.3f}" for k, v in (c.get("held_out_groups") or {}).items())
@@ -91,9 +92,15 @@ def _candidates(ev: dict) -> list[str]:
             f"{', populations balanced' if c.get('balanced_over') == 'populations' else ''} | "
             f"{c.get('simulated_fakes') or 0} | "
             f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "
-            f"{_num(c.get('held_out_worst_score'))} | {_signed(held_out_margin(c))} | "
+            f"{_num(c.get('held_out_worst_score'))} | {_signed(held_out_margin(c))} | {_gate(c)} | "
             f"{c['train_seconds'] / 60:.0f} min | {c.get('note', '')} |")
     return lines
+
+
+def _gate(row: dict) -> str:
+    """A candidate's release gate (``release.release_gate``): passed, the limits it failed, or n/a (no full run)."""
+    failed = row.get("release_gate_failed")
+    return "n/a" if failed is None else ("passed" if not failed else "failed: " + "; ".join(failed))
 
 
 def _signed(v: float | None) -> str:
