@@ -74,7 +74,7 @@ def candidate_row(card: dict) -> dict:
             "size_mb": round(card["size_bytes"] / 1e6, 2),
             "note": card["training"].get("note", ""),
             "retrain_of": (held.get("model") or {}).get("train_seconds"),
-            # the test-split limits its full evaluation missed (release.release_gate); None: never evaluated so
+            # the test-split limits its evaluate missed (release.release_gate); None: never evaluated since the gate
             "release_gate_failed": (card.get("test") or {}).get("release_gate", {}).get("failed")}
 
 
@@ -149,7 +149,7 @@ def held_out_margin(row: dict) -> float | None:
 
 def best_candidate(rows: list[dict]) -> dict:
     """The row ``SELECTION_RULE`` picks, among the candidates measured on their own (not the retrains) that no
-    release limit vetoes (``release.release_gate``: only a full evaluation records one).
+    release limit vetoes (``release.release_gate``, which a test-split ``evaluate`` records in the card).
 
     Rows measured on the held-out sources come first; among them, those within ``MARGIN_TIE`` of the best
     margin are tied and the validation figures decide. Rows from before the protocol rank by validation only.
