@@ -7,10 +7,9 @@ server shares one across sessions): it holds no per-call state.
 
 from __future__ import annotations
 
-import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,65 +18,17 @@ import numpy as np
 
 from . import calibration as cal
 from .card import CARD_FILE, read_json, sha256_of
-from .compression import COMPRESSED_WARNING, is_heavily_compressed
-from .conditions import Rule, rule_for
+from .conditions import Region, Rule, Scene, assess, judge, rule_for
 from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
-from .faces import Box, Framing, content_box, crop_box, detect_faces, enclosed, model_input
+from .faces import Framing, content_box, crop_box, detect_faces, model_input
 from .images import ImageSource, load_image_with_quality
-from .limits import MAX_FACES, SMALL_FACE_PX
+from .limits import MAX_FACES
 from .lite import LiteNetwork
-from .novelty import NOVEL_WARNING, FeatureModel, featureless, load_feature_model
+from .novelty import FeatureModel, featureless, load_feature_model
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
 INTAKE_THREADS = 4  # most threads decoding and detecting faces at once in a batch (one per core up to this)
-
-
-def is_small(face: Box | None) -> bool:
-    """A detected face under ``SMALL_FACE_PX`` on its longer side (None, the centre square, is not a face)."""
-    return face is not None and max(face.w, face.h) < SMALL_FACE_PX
-
-
-NO_FACE_WARNING = "No face found: the centre of the image was analysed instead, which is less reliable."
-FRAMED_WARNING = ("The picture sits inside a frame, bars or a page, or beside a caption band: only the picture itself "
-                  "was analysed.")
-SMALL_PAGE_WARNING = ("The picture sits inside a frame or on a page and is under {px} px: only the picture was "
-                      "analysed, enlarged, which blurs the fine detail generators leave: treat the verdict with care.")
-SMALL_FRAMED_WARNING = ("The picture has flat bars along its edges and is under {px} px, so the bars were "
-                        "analysed with it; flat edges pull verdicts towards real: treat 'real' with care.")
-# A square enlarged more than this to reach the network's input is judged with the wider band: training enlarged
-# squares up to 1 / 0.75 (the smallest crop scale of training.augment.AugmentConfig), never more.
-ENLARGE_LIMIT = 4 / 3
-ENLARGED_WARNING = ("{n} face(s) came from a square of at most {px} px, enlarged for the network: enlarging blurs the "
-                    "fine traces generators leave, and small, tight AI portraits then often look real, so the "
-                    "uncertain band is wider for them.")
-
-
-def is_enlarged(crop: Box, size: int) -> bool:
-    """Whether the square the network sees had to be enlarged more than ``ENLARGE_LIMIT`` to reach ``size``.
-
-    Why: training enlarged its squares 1.33x at most (crop-scale jitter; every dataset image holds the 256 px
-    window), and on the test split's centre two-thirds (171 px, enlarged 1.5x: a close crop or a profile
-    picture) 2.8.0's ranking held (ROC-AUC 0.990) but its probabilities fell: 27 % of AI images scored under
-    the cut, most of them between 0.05 and 0.8, while 92 % of real ones stayed under 0.05. The wider band turns
-    part of those misses into *uncertain* (AI images called real: 19.8 -> 11.8 %, real ones called AI: none
-    either way; ``evaluate``).
-    """
-    return min(crop.w, crop.h) * ENLARGE_LIMIT < size
-
-
-def frame_warnings(inner: Box, image_shape: tuple[int, ...], framing: Framing) -> list[str]:
-    """What to tell the user when the image is a picture inside a frame (``inner``: its ``faces.content_box``).
-
-    The three cases are ``faces.crop_box``'s: a large picture is analysed alone, a small one enclosed by a frame
-    alone but enlarged, a small one between bars with its bars."""
-    if (inner.w, inner.h) == tuple(image_shape[1::-1][:2]):
-        return []
-    if min(inner.w, inner.h) >= framing.min_side:
-        return [FRAMED_WARNING]
-    if enclosed(inner, image_shape):
-        return [SMALL_PAGE_WARNING.format(px=framing.min_side)]
-    return [SMALL_FRAMED_WARNING.format(px=framing.min_side)]
 
 
 @dataclass
@@ -126,7 +77,7 @@ class Classifier:
         self.b = float(card["calibration"]["b"])
         self.threshold = float(card["threshold"])
         self.band = (float(card["uncertain_band"][0]), float(card["uncertain_band"][1]))
-        self.conditions = card.get("conditions") or {}  # cuts and bands for compressed files and enlarged faces
+        self.conditions = card.get("conditions") or {}  # the fitted conditions' cuts and bands (conditions.TABLE)
 
     # -- numbers -------------------------------------------------------------------------
     @staticmethod
@@ -167,46 +118,20 @@ class Classifier:
     def rule(self, compressed: bool = False, enlarged: bool = False) -> Rule:
         """The AI cut and uncertain band for a face from a heavily compressed file and/or an enlarged square
         (``conditions.rule_for``: fitted on validation photos in that condition), else the main ones."""
-        return rule_for(self.conditions, (self.threshold, self.band), compressed, enlarged)
+        names = [name for name, on in (("compressed", compressed), ("enlarged", enlarged)) if on]
+        return rule_for(self.conditions, (self.threshold, self.band), names)
 
     def condition_rules(self) -> dict[str, Rule]:
         """The rule each condition in the card gets on its own (the main one where its fit could not protect)."""
-        return {name: self.rule(**{name: True}) for name in self.conditions}
+        return {name: rule_for(self.conditions, (self.threshold, self.band), [name]) for name in self.conditions}
 
-    def verdict_for(self, p_ai: float, face: Box | None = None, novel: bool = False, compressed: bool = False,
-                    enlarged: bool = False) -> str:
-        """The verdict for a calibrated P(AI); a ``face`` under ``SMALL_FACE_PX`` is "uncertain" at most. A face
-        from a heavily ``compressed`` file or an ``enlarged`` square is judged by its condition's rule
-        (``rule``), and any unfamiliar one (those, or ``novel``: unlike the training data) with that band
-        widened (``widened_band``).
-
-        Why: the calibration and the cut were fitted on faces of 100 px and more, like the training photos;
-        a face of a few dozen pixels holds too little of the evidence to call a person's photo AI-made (group
-        and press photos), and far from the training data the probability overstates its evidence. The
-        probability is still reported as computed.
-        """
-        _, band = self.rule(compressed, enlarged)
-        unfamiliar = novel or compressed or enlarged
-        verdict = cal.verdict(p_ai, cal.widened_band(band) if unfamiliar else band)
-        return "uncertain" if verdict == "ai" and is_small(face) else verdict
+    def verdict_for(self, p_ai: float, conditions: Collection[str] = ()) -> str:
+        """The verdict for a calibrated P(AI) of a face in ``conditions`` (names in ``conditions.TABLE``: each
+        may bring its own fitted rule, a wider band, or forbid an AI verdict); the probability is reported as
+        computed whatever the verdict."""
+        return judge(p_ai, conditions, self.conditions, (self.threshold, self.band))
 
     # -- images --------------------------------------------------------------------------
-    def regions(self, rgb: np.ndarray, inner: Box | None = None) -> tuple[list[Box | None], list[str]]:
-        """Faces to analyse (or [None] for the centre square) and warnings about them and the frame, if any
-        (``inner``: the image's ``content_box``)."""
-        faces = detect_faces(rgb, max_faces=MAX_FACES + 1)
-        warnings = frame_warnings(inner or content_box(rgb), rgb.shape, self.framing)
-        if len(faces) > MAX_FACES:
-            warnings.append(f"More than {MAX_FACES} faces: only the {MAX_FACES} clearest were analysed.")
-            faces = faces[:MAX_FACES]
-        if not faces:
-            return [None], [*warnings, NO_FACE_WARNING]
-        small = [f for f in faces if is_small(f)]
-        if small:
-            warnings.append(f"{len(small)} face(s) smaller than {SMALL_FACE_PX} px: too little to judge, so they are "
-                            "never called AI (uncertain at most).")
-        return list(faces), warnings
-
     def predict(self, image: ImageSource, explain: bool = False) -> Prediction:
         """Classify one image (bytes, path, file object, PIL image or array).
 
@@ -214,17 +139,14 @@ class Classifier:
         """
         return self.predict_batch([image], explain=explain, raise_errors=True)[0]
 
-    def _intake(self, image: ImageSource) -> tuple[np.ndarray, Box, list[Box | None], list[str], bool] | ImageError:
-        """Decode one image and find its faces: the image, its content box, the regions, their warnings and
-        whether the file was heavily compressed (``compression.is_heavily_compressed``)."""
+    def _intake(self, image: ImageSource) -> tuple[np.ndarray, Scene] | ImageError:
+        """Decode one image and find its faces: the pixels and the ``Scene`` the image-wide conditions read."""
         try:
             rgb, quality = load_image_with_quality(image)
-            inner = content_box(rgb)  # once per image: the warnings, the crops and their reported boxes
-            faces, warnings = self.regions(rgb, inner)
-            compressed = is_heavily_compressed(quality)
-            if compressed:
-                warnings = [*warnings, COMPRESSED_WARNING.format(q=quality)]
-            return rgb, inner, faces, warnings, compressed
+            inner = content_box(rgb)  # once per image: the conditions, the crops and their reported boxes
+            found = detect_faces(rgb, max_faces=MAX_FACES + 1)
+            faces = tuple(found[:MAX_FACES]) or (None,)  # no face: the centre square
+            return rgb, Scene(rgb.shape, inner, self.framing, self.input_size, quality, len(found), faces)
         except ImageError as err:
             return err
 
@@ -248,8 +170,8 @@ class Classifier:
             for d in decoded:
                 if isinstance(d, ImageError):
                     raise d
-        crops = [model_input(d[0], f, self.input_size, self.framing, d[1])
-                 for d in decoded if not isinstance(d, ImageError) for f in d[2]]
+        crops = [model_input(d[0], f, self.input_size, self.framing, d[1].inner)
+                 for d in decoded if not isinstance(d, ImageError) for f in d[1].faces]
         p_all, cams, novel = self.outputs(np.stack(crops) if crops else np.zeros(0), explain)  # one network call
         out: list[Prediction | ImageError] = []
         k = 0
@@ -257,25 +179,20 @@ class Classifier:
             if isinstance(d, ImageError):
                 out.append(d)
                 continue
-            rgb, inner, faces, warnings, compressed = d
+            rgb, scene = d
+            regions = [Region(face, crop_box(face, rgb.shape, self.framing, scene.inner), self.input_size,
+                              bool(novel[k + i])) for i, face in enumerate(scene.faces)]
+            warnings, conditions = assess(scene, regions)
             results = []
-            n_novel = int(novel[k : k + len(faces)].sum())
-            if n_novel:
-                warnings = [*warnings, NOVEL_WARNING.format(n=n_novel)]
-            squares = [crop_box(face, rgb.shape, self.framing, inner) for face in faces]
-            enlarged = [is_enlarged(sq, self.input_size) for sq in squares]
-            if any(enlarged):
-                px = math.ceil(self.input_size / ENLARGE_LIMIT) - 1
-                warnings = [*warnings, ENLARGED_WARNING.format(n=sum(enlarged), px=px)]
-            for face, square, enlarged_face in zip(faces, squares, enlarged, strict=True):
-                p, novel_face = float(p_all[k]), bool(novel[k])
+            for region, names in zip(regions, conditions, strict=True):
+                p, face = float(p_all[k]), region.face
                 heat = upsample(cam_heatmap(cams[k]), crops[k].shape[:2]) if cams is not None else None
                 k += 1
                 results.append(FaceResult(
                     box=face.as_list() if face else None,
-                    crop=square.as_list(),
+                    crop=region.square.as_list(),
                     p_ai=p,
-                    verdict=self.verdict_for(p, face, novel_face, compressed, enlarged_face),
+                    verdict=self.verdict_for(p, names),
                     detector_score=face.score if face else None,
                     heatmap=heat,
                 ))

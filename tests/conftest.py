@@ -5,10 +5,12 @@ Which model is tested: ``$AIVR_MODEL_DIR`` if set, else the shipped ``models/``.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +114,16 @@ def dataset_root() -> Path:
     if not data.dataset_available():
         pytest.skip(f"dataset not present at {data.data_dir()} (set AIVR_DATA); dataset quality tests skipped")
     return data.data_dir()
+
+
+def fixed_test_sample(records, per_source: int) -> list:
+    """``per_source`` test-split records per source, chosen by a hash of the path (stable, unbiased)."""
+    by_source = defaultdict(list)
+    for r in records:
+        if r.split == "test":
+            by_source[r.source].append(r)
+    sample = []
+    for source in sorted(by_source):
+        rs = sorted(by_source[source], key=lambda r: hashlib.sha256(r.path.encode()).hexdigest())
+        sample.extend(rs[:per_source])
+    return sample

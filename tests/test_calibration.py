@@ -216,6 +216,7 @@ def test_an_unfamiliar_face_needs_stronger_evidence_either_way(clf):
     wide_lo, wide_hi = cal.widened_band(clf.band)
     between_hi = (hi + wide_hi) / 2  # AI by the fitted band, not by the wider one
     between_lo = (lo + wide_lo) / 2  # real by the fitted band, not by the wider one
-    assert clf.verdict_for(between_hi) == "ai" and clf.verdict_for(between_hi, novel=True) == "uncertain"
-    assert clf.verdict_for(between_lo) == "real" and clf.verdict_for(between_lo, novel=True) == "uncertain"
-    assert clf.verdict_for(wide_hi, novel=True) == "ai" and clf.verdict_for(wide_lo / 2, novel=True) == "real"
+    novel = ["unfamiliar"]
+    assert clf.verdict_for(between_hi) == "ai" and clf.verdict_for(between_hi, novel) == "uncertain"
+    assert clf.verdict_for(between_lo) == "real" and clf.verdict_for(between_lo, novel) == "uncertain"
+    assert clf.verdict_for(wide_hi, novel) == "ai" and clf.verdict_for(wide_lo / 2, novel) == "real"

@@ -47,8 +47,8 @@ def test_only_heavy_compression_counts() -> None:
 
 def test_a_heavily_compressed_upload_gets_its_rule_the_wider_band_and_a_warning(clf, astronaut) -> None:
     from classifier import calibration as cal
+    from classifier.conditions import is_enlarged
     from classifier.faces import Box
-    from classifier.predictor import is_enlarged
 
     fine = clf.predict(jpeg_bytes(astronaut, 90))
     assert not any(MARK in w for w in fine.warnings)

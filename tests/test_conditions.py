@@ -17,14 +17,15 @@ RULES = {"compressed": {"threshold": 0.7, "uncertain_band": [0.4, 0.8]},
 
 def test_a_face_in_no_condition_keeps_the_main_rule() -> None:
     assert rule_for(RULES, BASE) == BASE
-    assert rule_for(None, BASE, compressed=True, enlarged=True) == BASE  # cards from before the conditions
-    assert rule_for({"enlarged": RULES["enlarged"]}, BASE, compressed=True) == BASE
+    assert rule_for(None, BASE, ["compressed", "enlarged"]) == BASE  # cards from before the conditions
+    assert rule_for({"enlarged": RULES["enlarged"]}, BASE, ["compressed"]) == BASE
+    assert rule_for(RULES, BASE, ["small", "unfamiliar"]) == BASE  # conditions without a fitted rule
 
 
 def test_each_condition_has_its_rule_and_both_take_the_stricter() -> None:
-    assert rule_for(RULES, BASE, compressed=True) == (0.7, (0.4, 0.8))
-    assert rule_for(RULES, BASE, enlarged=True) == (0.8, (0.5, 0.85))
-    assert rule_for(RULES, BASE, compressed=True, enlarged=True) == (0.8, (0.5, 0.85))
+    assert rule_for(RULES, BASE, ["compressed"]) == (0.7, (0.4, 0.8))
+    assert rule_for(RULES, BASE, ["enlarged"]) == (0.8, (0.5, 0.85))
+    assert rule_for(RULES, BASE, ["compressed", "enlarged"]) == (0.8, (0.5, 0.85))
 
 
 def test_a_fitted_rule_protects_real_photos_like_the_main_one() -> None:
@@ -83,8 +84,8 @@ def test_the_false_ai_allowance_is_the_limit_or_what_the_reference_already_calls
 
 def test_the_fitting_photos_really_are_in_their_condition() -> None:
     from classifier.compression import HEAVY_BELOW, jpeg_quality
+    from classifier.conditions import is_enlarged
     from classifier.faces import Box
-    from classifier.predictor import is_enlarged
     from classifier.training import conditions as fit
 
     assert fit.JPEG_QUALITY[1] < HEAVY_BELOW
@@ -132,7 +133,7 @@ def test_the_classifier_and_evaluate_apply_the_card_rules(clf, astronaut) -> Non
     Image.fromarray(astronaut).save(buf, format="JPEG", quality=40)
     face = ruled.predict(buf.getvalue()).faces[0]
     assert face.verdict == cal.verdict(face.p_ai, cal.widened_band((0.05, 0.05)))  # (0.025, 0.525)
-    assert ruled.verdict_for(0.9, enlarged=True) == "uncertain"  # band (0.5, 0.85), widened to (0.25, 0.925)
+    assert ruled.verdict_for(0.9, ["enlarged"]) == "uncertain"  # band (0.5, 0.85), widened to (0.25, 0.925)
     assert ruled.verdict_for(0.9) == clf.verdict_for(0.9)  # no condition: the main rule
     cuts, bands = app_rules(ruled, np.array([False, True]), compressed=False)
     assert list(cuts) == [clf.threshold, 0.8] and bands.tolist() == [list(clf.band), [0.5, 0.85]]
@@ -158,6 +159,6 @@ def test_the_shipped_card_has_fitted_rules_for_every_condition(clf) -> None:
 
 def test_a_condition_no_cut_could_protect_keeps_the_main_rule() -> None:
     unsafe = {**RULES, "enlarged": {**RULES["enlarged"], "protective": False}}
-    assert rule_for(unsafe, BASE, enlarged=True) == BASE
-    assert rule_for(unsafe, BASE, compressed=True, enlarged=True) == BASE  # the stricter of 0.7 and the main 0.9
-    assert rule_for(unsafe, BASE, compressed=True) == (0.7, (0.4, 0.8))
+    assert rule_for(unsafe, BASE, ["enlarged"]) == BASE
+    assert rule_for(unsafe, BASE, ["compressed", "enlarged"]) == BASE  # the stricter of 0.7 and the main 0.9
+    assert rule_for(unsafe, BASE, ["compressed"]) == (0.7, (0.4, 0.8))

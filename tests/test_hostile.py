@@ -17,7 +17,7 @@ from conftest import REPO
 from hostile import BAD, CASE_BY_NAME, CASES, GOOD, build, is_clean_message, write_corpus
 
 from classifier import MAX_FACES, ImageError, Prediction, load_image
-from classifier.predictor import NO_FACE_WARNING
+from classifier.conditions import NO_FACE_WARNING
 
 CLI_SECONDS = 120  # whole corpus, model load included
 CLI_MAX_RSS_MB = 1500  # the whole corpus, 108 MP JPEG included (draft mode keeps it bounded)

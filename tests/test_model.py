@@ -420,8 +420,8 @@ def test_train_command_line_sets_the_rescale_probability_on_its_own() -> None:
 
 
 def test_a_close_crop_is_smaller_than_the_window_and_so_enlarged() -> None:
+    from classifier.conditions import is_enlarged
     from classifier.faces import Box, Framing
-    from classifier.predictor import is_enlarged
     from classifier.training.augment import AugmentConfig, jittered_crop
 
     rgb = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)

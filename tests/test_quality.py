@@ -7,12 +7,11 @@ These are floors that catch a broken or shortcut-driven model, not the evaluatio
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 
 import cv2
 import numpy as np
 import pytest
-from conftest import jpeg_bytes
+from conftest import fixed_test_sample, jpeg_bytes
 
 PER_SOURCE = 20  # test-split images per source in the fixed sample
 ACCURACY_FLOOR = 0.80
@@ -70,31 +69,19 @@ def test_real_portrait_verdict_does_not_flip(clf, astronaut):
 def test_a_small_face_is_never_called_ai_but_keeps_its_probability(clf, astronaut):
     """A face under SMALL_FACE_PX is "uncertain" at most, says why, and still reports the model's probability."""
     from classifier import SMALL_FACE_PX
+    from classifier.conditions import is_small
     from classifier.faces import Box
 
     hi = clf.band[1]
-    assert clf.verdict_for(hi, Box(0, 0, SMALL_FACE_PX - 1, SMALL_FACE_PX - 1)) == "uncertain"
-    assert clf.verdict_for(hi, Box(0, 0, SMALL_FACE_PX, 40)) == "ai"  # the longer side counts
-    assert clf.verdict_for(hi, None) == "ai"  # the centre square of a face-less image is judged as before
-    assert clf.verdict_for(0.0, Box(0, 0, 10, 10)) == "real"  # only an AI call is held back
+    assert is_small(Box(0, 0, SMALL_FACE_PX - 1, SMALL_FACE_PX - 1)) and clf.verdict_for(hi, ["small"]) == "uncertain"
+    assert not is_small(Box(0, 0, SMALL_FACE_PX, 40)) and clf.verdict_for(hi) == "ai"  # the longer side counts
+    assert not is_small(None)  # the centre square of a face-less image is judged as before
+    assert clf.verdict_for(0.0, ["small"]) == "real"  # only an AI call is held back
     small = cv2.resize(astronaut, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
     pred = clf.predict(small)
     assert pred.faces and all(max(f.box[2:]) < SMALL_FACE_PX for f in pred.faces if f.box)
     assert any(f"smaller than {SMALL_FACE_PX} px" in w for w in pred.warnings)
     assert pred.p_ai == max(f.p_ai for f in pred.faces)
-
-
-def fixed_test_sample(records, per_source: int) -> list:
-    """``per_source`` test-split records per source, chosen by a hash of the path (stable, unbiased)."""
-    by_source = defaultdict(list)
-    for r in records:
-        if r.split == "test":
-            by_source[r.source].append(r)
-    sample = []
-    for source in sorted(by_source):
-        rs = sorted(by_source[source], key=lambda r: hashlib.sha256(r.path.encode()).hexdigest())
-        sample.extend(rs[:per_source])
-    return sample
 
 
 @pytest.mark.dataset
@@ -194,7 +181,7 @@ def test_the_user_is_told_whether_a_frame_was_left_out_or_analysed(clf, astronau
     """A frame round a large picture is cropped away (said so); a small picture on a page is analysed alone but
     enlarged (said so); bars beside a small one are analysed with it, and a 'real' verdict then deserves care
     (said so too). A photo without a frame gets none of these sentences."""
-    from classifier.predictor import FRAMED_WARNING, SMALL_FRAMED_WARNING, SMALL_PAGE_WARNING
+    from classifier.conditions import FRAMED_WARNING, SMALL_FRAMED_WARNING, SMALL_PAGE_WARNING
     from classifier.training.augment import framed, on_canvas
 
     bars, page_ = (w.format(px=clf.framing.min_side) for w in (SMALL_FRAMED_WARNING, SMALL_PAGE_WARNING))
@@ -216,8 +203,8 @@ def test_an_enlarged_face_gets_the_wider_band_and_a_warning(clf, astronaut):
     """A close crop under the window is enlarged for the network, and enlarged AI faces score low (27 % of the
     test split's AI images under the cut on its centre two-thirds), so its verdict uses the wider band."""
     from classifier import calibration as cal
+    from classifier.conditions import ENLARGE_LIMIT, ENLARGED_WARNING, is_enlarged
     from classifier.faces import Box
-    from classifier.predictor import ENLARGE_LIMIT, ENLARGED_WARNING, is_enlarged
     from classifier.training.augment import AugmentConfig
 
     assert ENLARGE_LIMIT == pytest.approx(1 / AugmentConfig().crop_scale[0]), "beyond what training enlarged"

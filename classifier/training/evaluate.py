@@ -18,8 +18,9 @@ import numpy as np
 from .. import calibration as cal
 from ..card import CARD_FILE, EVAL_FILE, PROTOCOL_DIR, read_json, write_json
 from ..compression import is_heavily_compressed
+from ..conditions import is_enlarged
 from ..faces import Box, Framing, content_box, crop_box, detect_faces, model_input
-from ..predictor import Classifier, is_enlarged, load_classifier, model_dir_default
+from ..predictor import Classifier, load_classifier, model_dir_default
 from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
 from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
 from .metrics import confusion, paired_delta_interval, roc_auc, roc_points
@@ -79,7 +80,7 @@ ROBUSTNESS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "white_frame": _framed_by(0.04, 255),
     "on_page": _framed_by(0.2, 235),
     "on_canvas": _on_canvas,
-    # Found 2026-12-03: a close crop is enlarged, and enlarged AI faces score low (predictor.is_enlarged); a text
+    # Found 2026-12-03: a close crop is enlarged, and enlarged AI faces score low (conditions.is_enlarged); a text
     # bar is not a flat frame, so it stays in the square, and white is a real photo's edge in our data.
     "close_crop": _close_crop,
     "caption_bar": _caption_bar,
@@ -101,7 +102,7 @@ def top_face_input(img: np.ndarray, size: int, framing: Framing) -> tuple[np.nda
 def top_face_batches(clf: Classifier, images: list[np.ndarray],
                      batch: int = 64) -> Iterator[tuple[np.ndarray, list[bool]]]:
     """The app's crops of each image's top face (``top_face_input``), ``batch`` at a time, with whether each
-    square was enlarged (``predictor.is_enlarged``)."""
+    square was enlarged (``conditions.is_enlarged``)."""
     for i in range(0, len(images), batch):
         crops, squares = zip(*(top_face_input(im, clf.input_size, clf.framing) for im in images[i : i + batch]),
                              strict=True)
@@ -110,7 +111,7 @@ def top_face_batches(clf: Classifier, images: list[np.ndarray],
 
 def pipeline_outputs(clf: Classifier, images: list[np.ndarray],
                      batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Calibrated p_ai, the novelty flag and the enlargement flag (``predictor.is_enlarged``) per image via the
+    """Calibrated p_ai, the novelty flag and the enlargement flag (``conditions.is_enlarged``) per image via the
     app's pipeline (top face, else centre square)."""
     p_out, novel_out, enlarged = [], [], []
     for crops, big in top_face_batches(clf, images, batch):
