@@ -129,9 +129,13 @@ def train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .training.refit import refit_head
     from .training.train import MODELS_DIR, train
 
-    train(train_config(args), data=args.data, out_dir=Path(args.out) if args.out else MODELS_DIR)
+    cfg, out_dir = train_config(args), Path(args.out) if args.out else MODELS_DIR
+    train(cfg, data=args.data, out_dir=out_dir)
+    if cfg.head_refit_c is not None:  # the recipe's second step: refit builds on train, never the other way
+        refit_head(out_dir, out_dir, cfg.head_refit_c, args.data, network="this run's network")
     return 0
 
 

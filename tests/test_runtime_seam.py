@@ -72,6 +72,62 @@ def test_predict_with_heatmap_loads_no_tensorflow(cli_env, portrait_jpeg, tmp_pa
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+def module_graph(packages: list[str]) -> dict[str, set[str]]:
+    """Which of the modules under ``packages`` (folders of REPO) each one imports, lazily or not."""
+    paths = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+             for pkg in packages for p in sorted((REPO / pkg).rglob("*.py"))}
+    graph = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = _imports(ast.Module([node], []), package, top_level_only=True)[0]
+                subs = {f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in paths}
+                found |= subs | ({base} if len(subs) < len(node.names) else set())  # ``from . import x``: x only
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = {m for m in found if m in paths and m != name}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan): each is an import circle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = stack[stack.index(v):]
+            del stack[stack.index(v):]
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_module_imports_itself_round_a_circle():
+    """No import circle anywhere in the package or the app (refit <-> train was the last): a circle means two
+    modules that cannot be understood, tested or changed apart."""
+    graph = module_graph(["classifier", "ui", "pages"])
+    assert len(graph) > 40 and "classifier.training.refit" in graph
+    assert import_cycles(graph) == []
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # not vacuous
+
+
 def test_pages_and_ui_never_import_tensorflow():
     """Pages and ui/ go through the package; they never import TensorFlow or Keras themselves."""
     for path in [*sorted((REPO / "pages").glob("*.py")), *sorted((REPO / "ui").glob("*.py")), REPO / "Home.py"]:

@@ -108,7 +108,8 @@ class TrainConfig:
     # How likely the detail-destroying augmentations are, relative to AugmentConfig's (1 = as they are).
     degrade: float = 1.0
     # After training, refit the head on validation features with sources balanced, at this inverse L2
-    # strength (``refit``: deep feature reweighting); None keeps the head training left.
+    # strength (``refit``: deep feature reweighting; the ``train`` command runs it after ``train``, which
+    # ``refit`` builds on); None keeps the head training left.
     head_refit_c: float | None = None
     # How often a training view is zoomed out to a small face (AugmentConfig.p_zoom_out); 0 = off.
     zoom_out: float = 0.0
@@ -397,7 +398,8 @@ def recalibrate(model_dir: Path = MODELS_DIR, data: str | None = None, views: in
 
 
 def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR) -> dict:
-    """Train, calibrate on validation, save model + card in ``out_dir``; return the card."""
+    """Train, calibrate on validation, save model + card in ``out_dir``; return the card. The head refit the
+    recipe may ask for (``head_refit_c``) is a step of its own after this (``refit.refit_head``)."""
     import keras
 
     from .export import save_model_and_card
@@ -496,8 +498,4 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         }
     save_model_and_card(model, card, out_dir)
     print(f"saved to {out_dir} after {time.time() - t0:.0f}s", flush=True)
-    if cfg.head_refit_c is not None:
-        from .refit import refit_head
-
-        card = refit_head(out_dir, out_dir, cfg.head_refit_c, data, network="this run's network")
     return card
