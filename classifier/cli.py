@@ -102,6 +102,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_names(overrides: dict) -> None:
+    """Unknown fold or decoder names are a usage error, said before any data is read."""
+    from .training.data import FAMILY_FOLDS
+    from .training.taesd import FAMILIES
+
+    for key, known in (("folds", FAMILY_FOLDS), ("aligned_families", FAMILIES)):
+        unknown = set(overrides.get(key) or ()) - set(known)
+        if unknown:
+            raise SystemExit(f"unknown {key.replace('_', ' ')}: {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(known)})")
+
+
 def train_config(args: argparse.Namespace):
     """The TrainConfig a ``train`` command line asks for: defaults, then the flags given."""
     import dataclasses
@@ -120,8 +132,14 @@ def train_config(args: argparse.Namespace):
              "cutmix": args.cutmix, "cutmix_same_label": True if args.cutmix_same_label else None,
              "mixstyle": args.mixstyle,
              "frame_ai": args.frame[0] if args.frame else None, "frame_real": args.frame[1] if args.frame else None,
-             "close_crop": args.close_crop, "caption": args.caption, "rescale": args.rescale}
+             "close_crop": args.close_crop, "caption": args.caption, "rescale": args.rescale,
+             "folds": tuple(args.folds) if args.folds else None,
+             "aligned_families": tuple(args.aligned) if args.aligned else None,
+             "aligned_per_family": args.aligned_per_family, "pair_aligned": True if args.pair_aligned else None}
     overrides = {k: v for k, v in given.items() if v is not None}
+    if overrides.get("aligned_families") == ("none",):
+        overrides["aligned_families"] = ()
+    check_names(overrides)
     scratch = overrides.get("arch") == "small_cnn" and args.freeze_through is None
     if overrides.get("freeze_through") == "none" or scratch:
         overrides["freeze_through"] = None  # nothing pretrained to keep
@@ -331,6 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rescale", type=float, default=None, metavar="P",
                    help="scale a training view down (to 0.3-0.9) and back up with probability P "
                         "(default: 0.4 times --degrade)")
+    s.add_argument("--folds", nargs="+", default=None, metavar="FOLD",
+                   help="family folds to hold out as well (protocol runs): no_gan, no_flux, studio")
+    s.add_argument("--aligned", nargs="+", default=None, metavar="FAMILY",
+                   help="latent-diffusion decoders that make aligned fakes (taesd taesdxl taesd3 taef1 taef2), "
+                        "or 'none'")
+    s.add_argument("--aligned-per-family", type=int, default=None, metavar="N",
+                   help="real training photos round-tripped per decoder family")
+    s.add_argument("--pair-aligned", action="store_true",
+                   help="show each aligned fake beside its own real photo in the same batch")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

@@ -77,6 +77,61 @@ MAX_HELD_OUT_REAL_CALLED_AI = 0.05  # and real photos called AI at most this oft
 REAL_HELD_OUT_SOURCES = ("london_debruine", "canada_debruine")
 
 
+# Family folds (issue 42). The held-out sources above are close kin of training sources (TPDNE's
+# StyleGAN2 of boredhumans' StyleGAN set, FaceChain's SD 1.5/SDXL of SD 2.1 and SDXL), so they measured
+# memory more than generalisation: ROC-AUC 0.99 there, 0.84 on the private set of unseen sources.
+# A fold removes a whole generator *family* from training, with every aligned-fake decoder of that
+# family, and a recipe is judged on its worse fold. ``sources``: held out (never trained or calibrated
+# on); ``decoders``: aligned-fake families (taesd.FAMILIES) not used for training in that fold.
+@dataclass(frozen=True)
+class Fold:
+    name: str
+    sources: tuple[str, ...]
+    decoders: tuple[str, ...]
+    why: str
+
+
+GAN_SOURCES = ("gan_boredhumans_basemax", "stylegan_tpdne_roeishc", "stylegan2_tpdne_xrv0", "stylegan2_tpdne_u1i",
+               "stylegan2_tpdne_gecid")
+FLUX_SOURCES = ("flux1schnell_sfhqt2i", "flux1dev_sfhqt2i")
+FAMILY_FOLDS: dict[str, Fold] = {f.name: f for f in (
+    Fold("no_gan", GAN_SOURCES, (),
+         "every StyleGAN-family source out: can diffusion, decoder and simulated fakes alone catch a GAN?"),
+    Fold("no_flux", FLUX_SOURCES, ("taef1", "taef2"),
+         "FLUX.1 (schnell + dev) and the FLUX decoders out: no training source is fine-tuned from FLUX"),
+    Fold("studio", REAL_HELD_OUT_SOURCES, (),
+         "one lab's polished studio headshots out: the real photos a detector most easily calls AI"),
+)}
+# What a held-out family must reach in a fold (issue 42): generators by ROC-AUC against the real test
+# photos and at most this share called *real*; real families as HELD_OUT_TARGETS / the AI cap above.
+FOLD_TARGETS: dict[str, float] = {"roc_auc": 0.95, "ai_called_real": 0.10, "real_called_real": 0.90,
+                                  "real_called_ai": 0.03}
+
+
+def fold_sources(folds: tuple[str, ...] | list[str]) -> set[str]:
+    """Every source the named folds hold out."""
+    return {s for name in folds for s in FAMILY_FOLDS[name].sources}
+
+
+def fold_decoders(folds: tuple[str, ...] | list[str]) -> set[str]:
+    """Every aligned-fake decoder family the named folds exclude from training."""
+    return {d for name in folds for d in FAMILY_FOLDS[name].decoders}
+
+
+def fold_of(source: str) -> str | None:
+    """The family fold that holds ``source`` out (None: in no fold)."""
+    return next((f.name for f in FAMILY_FOLDS.values() if source in f.sources), None)
+
+
+def held_out_reason(source: str) -> str:
+    """Why a source is held out: the fixed protocol's reason, else its fold's."""
+    if source in HELD_OUT_SOURCES:
+        return HELD_OUT_SOURCES[source]
+    fold = fold_of(source)
+    return FAMILY_FOLDS[fold].why if fold else "not in this model's training data"
+
+
+
 def held_out_label(group: str) -> str:
     """The label of a held-out family (as ``held_out_group`` names it)."""
     return "real" if group in {held_out_group(s) for s in REAL_HELD_OUT_SOURCES} else "ai"
@@ -88,6 +143,8 @@ def held_out_group(source: str) -> str:
         return "debruine_studio (london + canada)"
     if "tpdne" in source:
         return "stylegan2_tpdne (thispersondoesnotexist)"
+    if source in FLUX_SOURCES:
+        return "flux1 (schnell + dev)"
     return source
 
 
@@ -150,15 +207,17 @@ def read_manifest(root: str | Path | None = None) -> list[Record]:
     return out
 
 
-def protocol_split(records: list[Record], held_out: bool) -> dict[str, list[Record]]:
+def protocol_split(records: list[Record], held_out: bool, folds: tuple[str, ...] = ()) -> dict[str, list[Record]]:
     """Records by role: train / val / test of the trained-on sources, and ``heldout``.
 
     With ``held_out`` the protocol's sources are removed from every split and their images,
-    all of them, form ``heldout``; without it (the final model) every source is split as usual.
+    all of them, form ``heldout``; so are the sources of every family fold named in ``folds``.
+    Without either (the final model) every source is split as usual.
     """
+    out_sources = (set(HELD_OUT_SOURCES) if held_out else set()) | fold_sources(folds)
     out: dict[str, list[Record]] = {"train": [], "val": [], "test": [], "heldout": []}
     for r in records:
-        out["heldout" if held_out and r.source in HELD_OUT_SOURCES else r.split].append(r)
+        out["heldout" if r.source in out_sources else r.split].append(r)
     return out
 
 

@@ -22,7 +22,18 @@ from ..conditions import is_enlarged
 from ..faces import Box, Framing, content_box, crop_box, detect_faces, model_input
 from ..predictor import Classifier, load_classifier, model_dir_default
 from .augment import framed, jpeg_roundtrip, on_canvas, to_gray
-from .data import HELD_OUT_SOURCES, Record, held_out_group, load_images, read_manifest
+from .data import (
+    FOLD_TARGETS,
+    HELD_OUT_SOURCES,
+    Record,
+    fold_of,
+    fold_sources,
+    held_out_group,
+    held_out_reason,
+    load_images,
+    read_manifest,
+)
+from .group_photos import group_photo_report
 from .metrics import confusion, paired_delta_interval, roc_auc, roc_points
 from .release import release_gate
 
@@ -219,7 +230,8 @@ def trained_sources(card: dict) -> set[str]:
 
 def unseen_sources(card: dict) -> list[str]:
     """The protocol's held-out sources this model never trained on."""
-    return sorted(set(HELD_OUT_SOURCES) - trained_sources(card))
+    candidates = set(HELD_OUT_SOURCES) | fold_sources(list(card.get("training", {}).get("folds") or ()))
+    return sorted(candidates - trained_sources(card))
 
 
 def held_out_summary(
@@ -245,11 +257,35 @@ def held_out_summary(
         rows.append(row)
     y = np.array([r.y for r in records])
     return {
-        "sources": {s: HELD_OUT_SOURCES[s] for s in sorted({r.source for r in records})},
+        "sources": {s: held_out_reason(s) for s in sorted({r.source for r in records})},
         "groups": rows,
+        "folds": fold_summary(rows),
         "roc_auc_unseen_ai_vs_unseen_real": roc_auc(y, p),
         "worst_score": worst_held_out_score(rows),
     }
+
+
+def fold_summary(rows: list[dict]) -> dict[str, dict]:
+    """Each family fold's verdict from its held-out rows: the worst generator AUC, the most AI called *real*,
+    the real families' shares, and whether every FOLD_TARGETS bound holds. Rows in no fold form "protocol"."""
+    out: dict[str, dict] = {}
+    for row in rows:
+        fold = fold_of(row["sources"][0]) or "protocol"
+        out.setdefault(fold, {"groups": []})["groups"].append(row["group"])
+        f = out[fold]
+        if row["label"] == "ai":
+            f["worst_roc_auc"] = min(f.get("worst_roc_auc", 1.0), float(row.get("roc_auc_vs_real_test") or 0.0))
+            f["most_ai_called_real"] = max(f.get("most_ai_called_real", 0.0), float(row["called_real"]))
+        else:
+            f["least_real_called_real"] = min(f.get("least_real_called_real", 1.0), float(row["called_real"]))
+            f["most_real_called_ai"] = max(f.get("most_real_called_ai", 0.0), float(row["called_ai"]))
+    for f in out.values():
+        f["meets_targets"] = bool(
+            f.get("worst_roc_auc", 1.0) >= FOLD_TARGETS["roc_auc"]
+            and f.get("most_ai_called_real", 0.0) <= FOLD_TARGETS["ai_called_real"]
+            and f.get("least_real_called_real", 1.0) >= FOLD_TARGETS["real_called_real"]
+            and f.get("most_real_called_ai", 0.0) <= FOLD_TARGETS["real_called_ai"])
+    return out
 
 
 def held_out_report(clf: Classifier, records: list[Record], data: str | None, real_test: list[Record],
@@ -307,7 +343,8 @@ def same_recipe(a: dict, b: dict) -> bool:
 
     def norm(cfg: dict) -> dict:
         full = {**defaults, **cfg}
-        full["sim_focus"] = list(full.get("sim_focus") or [])  # a tuple in the config, a list in JSON
+        for key in ("sim_focus", "folds", "aligned_families"):  # tuples in the config, lists in JSON
+            full[key] = list(full.get(key) or [])
         return {k: v for k, v in full.items() if k != "held_out"}
 
     return norm(a) == norm(b)
@@ -410,6 +447,12 @@ def evaluate(
         for row in report["held_out"]["groups"]:
             print(f"  held out {row['group']:36s} n={row['n']:4d} called real {row['called_real']:.3f} "
                   f"AI {row['called_ai']:.3f} auc {row.get('roc_auc_vs_real_test')}", flush=True)
+        for name, fold in report["held_out"].get("folds", {}).items():
+            print(f"  fold {name}: {fold}", flush=True)
+    # Real group photos (issue 42): the image verdict is its most AI-like face's, so measure it on composites.
+    report["group_photos"] = group_photo_report(clf, [im for im, k in zip(images, real, strict=True) if k])
+    print(f"  group photos of real faces: called AI {report['group_photos']['called_ai']:.3f}, "
+          f"real {report['group_photos']['called_real']:.3f}", flush=True)
     report["roc"] = roc_points(y, p_orig)
     report["reliability"] = cal.reliability_bins(p_orig, y)
     report["robustness"] = robustness
@@ -424,5 +467,6 @@ def evaluate(
         card["test"]["release_gate"] = release_gate(report)
         if "held_out" in report:
             card["held_out"] = {k: v for k, v in report["held_out"].items() if k != "images"}
+        card["group_photos"] = {k: report["group_photos"][k] for k in ("n", "called_ai", "called_real", "uncertain")}
         write_json(model_dir / CARD_FILE, card)
     return report

@@ -85,6 +85,34 @@ def simulated_fakes(
     images: list[np.ndarray], y: np.ndarray, sources: list[str], n: int, steps: int, seed: int,
     focus: list[int] | None = None,
 ) -> tuple[list[np.ndarray], list[int], dict]:
+    """``make_simulated_fakes``, cached on disk under a hash of its inputs: two runs of one recipe (a
+    baseline and a candidate, or two folds with the same real photos) train the auto-encoders once."""
+    import hashlib
+    import json
+
+    from .data import CACHE_DIR
+
+    h = hashlib.sha256(json.dumps([n, steps, seed, list(focus or []), list(map(int, y)), list(sources)]).encode())
+    for im in images:
+        h.update(im[::16, ::16].tobytes())  # a sparse fingerprint of the pixels: cheap, and enough to tell
+    path = CACHE_DIR / "simulated" / f"{h.hexdigest()[:24]}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            k = int(z["count"])
+            log = json.loads(str(z["log"]))
+            log["cached"] = True
+            return [z[f"f{i}"] for i in range(k)], [int(v) for v in z["origin"]], log
+    fakes, origin, log = make_simulated_fakes(images, y, sources, n, steps, seed, focus)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, count=len(fakes), origin=np.asarray(origin), log=json.dumps(log),
+             **{f"f{i}": f for i, f in enumerate(fakes)})
+    return fakes, origin, log
+
+
+def make_simulated_fakes(
+    images: list[np.ndarray], y: np.ndarray, sources: list[str], n: int, steps: int, seed: int,
+    focus: list[int] | None = None,
+) -> tuple[list[np.ndarray], list[int], dict]:
     """``n`` reconstructions of real training images (equal share per real source, one decoder each).
 
     ``focus``: indices of real images that are reconstructed by *every* decoder on top of the ``n``;

@@ -19,13 +19,16 @@ import numpy as np
 
 from .. import calibration as cal
 from ..faces import Framing
+from .aligned import ALIGNED_SOURCE, aligned_fakes, source_name
 from .augment import AugmentConfig, augment, cutmix, is_gray
 from .data import (
-    HELD_OUT_SOURCES,
+    FAMILY_FOLDS,
     Record,
     balanced_indices,
     data_dir,
     face_boxes,
+    fold_decoders,
+    held_out_reason,
     load_images,
     protocol_split,
     read_manifest,
@@ -134,6 +137,17 @@ class TrainConfig:
     # AugmentConfig's times ``degrade``. The EfficientNet-Lite0 network lost 3.8 points on half-scale photos
     # (its AI scores fell into the uncertain band) where MobileNetV2 lost 1.3.
     rescale: float | None = None
+    # Family folds (data.FAMILY_FOLDS) held out on top of ``held_out``: their sources are never trained or
+    # calibrated on, and their decoders make no aligned fakes, so the run measures distance, not kinship.
+    folds: tuple[str, ...] = ()
+    # Aligned fakes (aligned.py): this many real training photos per latent-diffusion family (taesd.FAMILIES)
+    # are encoded and decoded by that family's autoencoder and join the AI class as one sampling group;
+    # () = off. The decoders of a held-out fold are left out.
+    aligned_families: tuple[str, ...] = ()
+    aligned_per_family: int = 500
+    # Show each aligned fake beside its own real photo in the same batch (the pair differs only in the
+    # decoder's traces), instead of beside an unrelated real photo.
+    pair_aligned: bool = False
 
     def augmentation(self) -> AugmentConfig:
         aug = dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out,
@@ -215,7 +229,18 @@ def _p_frame(cfg: TrainConfig, label: int) -> float:
     return cfg.frame_ai if label == 1 else cfg.frame_real
 
 
-def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str]):
+def paired_indices(idx: np.ndarray, y: np.ndarray, partner: np.ndarray) -> np.ndarray:
+    """``idx`` with each drawn fake that has a real partner (``partner[i] >= 0``) shown beside it: the real
+    draws after it are replaced, in order, by the partners. Pure; the class counts do not change."""
+    out = idx.copy()
+    want = [int(partner[i]) for i in idx if partner[i] >= 0]
+    reals = [k for k, i in enumerate(idx) if y[i] == 0]
+    for k, p in zip(reals, want, strict=False):  # more fakes than real draws: the rest stay unpaired
+        out[k] = p
+    return out
+
+
+def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str], partner: np.ndarray | None = None):
     import keras
 
     group_of = np.asarray(groups)  # each image's sampling group: CutMix partners come from another one
@@ -237,6 +262,8 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str
         def __getitem__(self, k: int):
             rng = np.random.default_rng([cfg.seed, self.epoch, k])
             idx = balanced_indices(self.weights, cfg.batch_size, rng)
+            if partner is not None:
+                idx = paired_indices(idx, y, partner)
             xs = []
             for i in idx:
                 xs.append(augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg,
@@ -328,7 +355,8 @@ def logits_of(model, x: np.ndarray, batch: int = 64, views: int = 1) -> np.ndarr
 
 def validation_set(card: dict, data: str | None = None) -> tuple[list[Record], list[np.ndarray], list, np.ndarray]:
     """The validation split of a card's recipe: records, decoded images, faces and standard crops (float32)."""
-    val = protocol_split(read_manifest(data), bool(card["training"]["config"].get("held_out")))["val"]
+    config = card["training"]["config"]
+    val = protocol_split(read_manifest(data), bool(config.get("held_out")), tuple(config.get("folds") or ()))["val"]
     images = load_images(val, data)
     boxes = face_boxes(val, images)
     x = standard_inputs(images, boxes, card["input"]["size"], Framing.from_card(card)).astype(np.float32)
@@ -408,7 +436,7 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     t0 = time.time()
     keras.utils.set_random_seed(cfg.seed)
     records = read_manifest(data)
-    roles = protocol_split(records, cfg.held_out)
+    roles = protocol_split(records, cfg.held_out, cfg.folds)
     train_recs, val_recs = roles["train"], roles["val"]
     print(
         f"data: {len(records)} images from {data_dir(data)}; train {len(train_recs)}, val {len(val_recs)}, "
@@ -434,6 +462,20 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         sim_groups = sim_fake_groups(len(fakes), len(focus) * len(DECODERS))
         tr_sources = tr_sources + sim_groups
         tr_groups = tr_groups + sim_groups
+    partner = np.full(len(tr_images), -1)
+    aligned_log = None
+    families = tuple(f for f in cfg.aligned_families if f not in fold_decoders(cfg.folds))
+    if families:
+        n_real = len(tr_images)
+        fakes, origin, family_of, aligned_log = aligned_fakes(tr_images[:len(train_recs)], y_tr[:len(train_recs)],
+                                                              [r.source for r in train_recs], families,
+                                                              cfg.aligned_per_family, cfg.seed)
+        tr_images = tr_images + fakes
+        tr_boxes = tr_boxes + [tr_boxes[i] for i in origin]
+        y_tr = np.concatenate([y_tr, np.ones(len(fakes), dtype=y_tr.dtype)])
+        tr_sources = tr_sources + [source_name(f) for f in family_of]
+        tr_groups = tr_groups + [ALIGNED_SOURCE] * len(fakes)
+        partner = np.r_[np.full(n_real, -1), np.asarray(origin)] if cfg.pair_aligned else np.full(len(tr_images), -1)
     gray = np.array([is_gray(im) for im in tr_images])
     x_va = standard_inputs(va_images, va_boxes, cfg.input_size, cfg.framing()).astype(np.float32)
 
@@ -453,7 +495,8 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
             keras.metrics.AUC(from_logits=True, name="auc"),
         ],
     )
-    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_groups), cfg, tr_groups)
+    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_groups), cfg, tr_groups,
+                       partner if cfg.pair_aligned and families else None)
     reweighting = None
     if cfg.reweight_power is not None:
         reweighting = _SourceReweighting(batches, tr_images, tr_boxes, y_tr, gray, tr_groups, cfg)
@@ -485,7 +528,10 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     )
     if reweighting is not None:
         card["training"]["source_reweighting"] = reweighting.log
-    card["training"]["held_out_sources"] = dict(HELD_OUT_SOURCES) if cfg.held_out else {}
+    card["training"]["held_out_sources"] = {r.source: held_out_reason(r.source) for r in roles["heldout"]}
+    card["training"]["folds"] = {f: dataclasses.asdict(FAMILY_FOLDS[f]) for f in cfg.folds}
+    if aligned_log is not None:
+        card["training"]["aligned_fakes"] = {"source": ALIGNED_SOURCE, **aligned_log}
     if sim_log is not None:
         card["training"]["simulated_fakes"] = {"source": SIM_SOURCE, "generator": SIM_GENERATOR, **sim_log}
     if cfg.init_from:
