@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from classifier.training.data import data_dir, dataset_available
-from classifier.training.insights import sample_images
+from classifier.dataset import data_dir, dataset_available, sample_images
 from ui import charts, findings, state
 from ui.state import dig, num, pct
 

@@ -109,11 +109,11 @@ def run_cli(args: list[str], env: dict, timeout: float = 300, cwd: Path | None =
 @pytest.fixture(scope="session")
 def dataset_root() -> Path:
     """The labelled portraits, or a skip saying why the dataset tests did not run."""
-    from classifier.training import data
+    from classifier.dataset import data_dir, dataset_available
 
-    if not data.dataset_available():
-        pytest.skip(f"dataset not present at {data.data_dir()} (set AIVR_DATA); dataset quality tests skipped")
-    return data.data_dir()
+    if not dataset_available():
+        pytest.skip(f"dataset not present at {data_dir()} (set AIVR_DATA); dataset quality tests skipped")
+    return data_dir()
 
 
 def fixed_test_sample(records, per_source: int) -> list:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from classifier.faces import Framing
-from classifier.training.candidates import held_out_margin
+from classifier.heldout import held_out_margin
 
 from .state import change_interval, dig, num, pct
 from .state import finite as _f

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from ..card import CARD_FILE, read_json, write_json
-from .data import HELD_OUT_TARGETS, MAX_HELD_OUT_REAL_CALLED_AI, held_out_label
+from ..heldout import held_out_margin  # the margin the rule ranks by; the app ranks by it too
 from .soup import soup_label
 
 # Margins closer than this to the best count as a tie. About one held-out photo: a studio headshot moves its
@@ -130,21 +130,6 @@ def same_run(a: dict, b: dict) -> bool:
     """Two rows describe the same model: same run and the same results (a later option at its default)."""
     results = ("val_roc_auc", "val_balanced_accuracy", "val_ece", "held_out_groups", "held_out_real_called_ai")
     return run_key(a) == run_key(b) and all(a.get(k) == b.get(k) for k in results)
-
-
-def held_out_margin(row: dict) -> float | None:
-    """The worst held-out family's score minus its target (``data.HELD_OUT_TARGETS``); None if not measured.
-
-    Real families have two targets: called real at least 0.90, called AI at most 0.05 (where the row records it).
-    Why a margin, not the raw score: the raw minimum put a share of real photos (target 0.90) and an AUC
-    (target 0.95) on one scale, so a model that met every target could lose to one that missed a generator's.
-    """
-    groups = row.get("held_out_groups") or {}
-    if not groups:
-        return None
-    margins = [score - HELD_OUT_TARGETS[held_out_label(g)] for g, score in groups.items()]
-    margins += [MAX_HELD_OUT_REAL_CALLED_AI - v for v in (row.get("held_out_real_called_ai") or {}).values()]
-    return min(margins)
 
 
 def best_candidate(rows: list[dict]) -> dict:

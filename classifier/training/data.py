@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataset import REPO_ROOT, data_dir  # where the images live: the app needs that too
 from ..faces import LEGACY_FRAMING, Box, Framing, detect_faces, model_input
+from ..heldout import REAL_HELD_OUT_GROUP, REAL_HELD_OUT_SOURCES
 from ..images import load_image
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "portraits"
 CACHE_DIR = REPO_ROOT / ".cache"
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)  # train, val, test
 SPLIT_SALT = "aivr-split-v1"  # changing it reshuffles every split: don't
@@ -69,12 +68,8 @@ def population_of(source: str, path: str) -> str:
     return source
 
 
-# What the product promises on sources it never saw (issue 14): real photos called real at least this
-# often; a generator's ROC-AUC against the real test photos at least this. The selection rule ranks
-# candidates by their worst margin over these targets, so a share and an AUC are compared fairly.
-HELD_OUT_TARGETS: dict[str, float] = {"real": 0.90, "ai": 0.95}
-MAX_HELD_OUT_REAL_CALLED_AI = 0.05  # and real photos called AI at most this often (the costly error)
-REAL_HELD_OUT_SOURCES = ("london_debruine", "canada_debruine")
+# What the product promises on held-out sources (the targets and the margin the selection rule ranks by)
+# lives in ``classifier.heldout``, beside the real held-out sources: the app ranks candidates that way too.
 
 
 # Family folds (issue 42). The held-out sources above are close kin of training sources (TPDNE's
@@ -132,29 +127,15 @@ def held_out_reason(source: str) -> str:
 
 
 
-def held_out_label(group: str) -> str:
-    """The label of a held-out family (as ``held_out_group`` names it)."""
-    return "real" if group in {held_out_group(s) for s in REAL_HELD_OUT_SOURCES} else "ai"
-
-
 def held_out_group(source: str) -> str:
     """The held-out family a source belongs to (reported as one row), or the source itself."""
     if source in REAL_HELD_OUT_SOURCES:
-        return "debruine_studio (london + canada)"
+        return REAL_HELD_OUT_GROUP
     if "tpdne" in source:
         return "stylegan2_tpdne (thispersondoesnotexist)"
     if source in FLUX_SOURCES:
         return "flux1 (schnell + dev)"
     return source
-
-
-def data_dir(path: str | Path | None = None) -> Path:
-    """The dataset root: the argument, else ``$AIVR_DATA``, else the shared folder."""
-    return Path(path or os.environ.get("AIVR_DATA") or DEFAULT_DATA_DIR)
-
-
-def dataset_available(path: str | Path | None = None) -> bool:
-    return (data_dir(path) / "manifest.csv").is_file()
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,11 @@ import cv2
 import numpy as np
 
 from ..card import INSIGHTS_FILE  # noqa: E402
+from ..dataset import REPO_ROOT, data_dir, dataset_available
+from ..dataset import sample_by_source as sample_records
 from ..images import load_image
 from .augment import is_gray
-from .data import REPO_ROOT, Record, data_dir, dataset_available, read_manifest
+from .data import read_manifest
 
 DEFAULT_OUT = REPO_ROOT / "models" / INSIGHTS_FILE
 SPECTRUM_SIDE = 256  # images are resized to this before the FFT, so every source is compared alike
@@ -93,36 +95,6 @@ def block_mean(a: np.ndarray, out: int) -> np.ndarray:
 
 
 # -- sampling --------------------------------------------------------------------------------
-def sample_records(records: list[Record], per_source: int, seed: int = 0) -> dict[str, list[Record]]:
-    """A fixed random sample of up to ``per_source`` records from each source (sorted by path first)."""
-    by_source: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_source[r.source].append(r)
-    rng = np.random.default_rng(seed)
-    out = {}
-    for source in sorted(by_source):
-        rows = sorted(by_source[source], key=lambda r: r.path)
-        idx = np.sort(rng.choice(len(rows), min(per_source, len(rows)), replace=False))
-        out[source] = [rows[i] for i in idx]
-    return out
-
-
-def sample_images(per_source: int = 3, seed: int = 0,
-                  data: str | Path | None = None) -> list[tuple[Record, np.ndarray]]:
-    """A few decoded images per source, for a sample grid; empty when the dataset is absent."""
-    if not dataset_available(data):
-        return []
-    root = data_dir(data)
-    out = []
-    for rows in sample_records(read_manifest(root), per_source, seed).values():
-        for r in rows:
-            try:
-                out.append((r, load_image(root / r.path)))
-            except Exception:  # one unreadable file should not empty the grid
-                continue
-    return out
-
-
 # -- the artefact ----------------------------------------------------------------------------
 def _summary(values: list[float], digits: int) -> dict:
     v = np.asarray(values, dtype=np.float64)
