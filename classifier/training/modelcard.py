@@ -31,7 +31,7 @@ KNOWN_LIMITS = [
     "uncertain band absorbs much of the rest.",
     "FFHQ-style Flickr portraits (the photos StyleGAN learned to imitate) are the real photos most often called "
     "AI: in our data they are files 0-249 of celebahq_roeishc, and the evidence the network finds in them lies "
-    "in the fine texture of the face, as in a StyleGAN face (scripts/probe_evidence.py). Sampling them as a "
+    "in the fine texture of the face, as in a StyleGAN face (research/probe_evidence.py). Sampling them as a "
     "population of their own (TrainConfig.split_populations) lost on the held-out sources, and so did three "
     "fine-tunes (extra auto-encoder fakes made from them, every layer trainable, lighter degradations): each left "
     "19-26 % of the FFHQ test photos called AI. The head refit (2.8) did not help them either (23 %), not even with "

@@ -1,6 +1,6 @@
 """Can the decision on enlarged faces be fixed without retraining the network?
 
-    python scripts/probe_enlarged.py [--model-dir models] [--weights 0.05,0.25,1.0] [--c 0.3]
+    python research/probe_enlarged.py [--model-dir models] [--weights 0.05,0.25,1.0] [--c 0.3]
 
 A close crop (a profile picture, the ``close_crop`` robustness check: each test image's centre two-thirds) is
 enlarged to the 256 px input, and 2.8.0's AI faces then score low although their ranking holds. Three

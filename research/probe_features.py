@@ -1,6 +1,6 @@
 """Which features tell FFHQ photos from StyleGAN faces, and does that survive a head for every source?
 
-    python scripts/probe_features.py [--model-dir models] [--c 0.3] [--features imagenet,network,spectrum]
+    python research/probe_features.py [--model-dir models] [--c 0.3] [--features imagenet,network,spectrum]
 
 Compares feature sets: the frozen ImageNet MobileNetV2 the recipe starts from and the shipped network's
 (pooled and mirror-averaged as the shipped graph does), both side by side, and a hand-made one with no

@@ -1,6 +1,6 @@
 """Where is the evidence? Mean P(AI) of groups of test photos after removing one kind of information.
 
-    python scripts/probe_evidence.py [--model-dir models] [--n 40]
+    python research/probe_evidence.py [--model-dir models] [--n 40]
 
 Each edit keeps one thing and destroys another: graying out the face keeps the background, graying
 out the background keeps the face, blurring removes fine texture, and swapping the high-pass band

@@ -1,6 +1,6 @@
 """Does the enlarged-face rule hold on sources the model never saw?
 
-    python scripts/probe_small_held_out.py [--model-dir models] [--sides 128 180]
+    python research/probe_small_held_out.py [--model-dir models] [--sides 128 180]
 
 The rule for enlarged squares (``python -m classifier conditions``) is fitted on shrunk or centre-cut
 *validation* photos of the trained-on sources. Here every held-out photo (the studio headshots, FaceChain,
