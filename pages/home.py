@@ -3,7 +3,8 @@
 import streamlit as st
 
 from classifier import SMALL_FACE_PX
-from ui import state
+from classifier.images import FORMAT_NAMES
+from ui import findings, state
 from ui.state import dig, num, pct
 
 state.ensure_navigation()
@@ -22,7 +23,7 @@ st.subheader("How to use it")
 c1, c2, c3 = st.columns(3)
 with c1.container(border=True):
     st.markdown("**1. Bring a portrait**")
-    st.caption("JPEG, PNG, WebP, BMP, TIFF or GIF, one or many at once, or a webcam snapshot.")
+    st.caption(f"{FORMAT_NAMES}: one or many at once, or a webcam snapshot.")
 with c2.container(border=True):
     st.markdown("**2. Read the verdict**")
     st.caption("Each face is boxed in the verdict's colour, with the probability that it is AI-generated.")
@@ -39,12 +40,28 @@ v2.markdown(":orange-background[**Uncertain**]  \nThe evidence is mixed, the fac
             "wider band applies): treat it as *no answer*.")
 v3.markdown(":green-background[**Real**]  \nThe model finds no sign of generation.")
 st.markdown(state.band_sentence(card))
+
+st.subheader("How well it works")
+ev = state.evaluation()
+held = findings.held_out_sentence(ev, card)
+if held:
+    st.markdown("**On sources it never saw**, which is what a photo from anywhere else is: " + held)
+    st.dataframe(findings.generalisation_rows(ev, card), hide_index=True, width="stretch")
+else:
+    st.caption("This model has not been measured on sources it never saw (`python -m classifier evaluate`).")
+overall = dig(ev, "overall")
+if overall:
+    st.markdown(
+        f"**On the sources it trained on** (the test split: {dig(overall, 'n', default='?')} images it never trained "
+        f"or tuned on, from the same cameras and generators): ROC-AUC {num(dig(overall, 'roc_auc'))}, balanced "
+        f"accuracy {pct(dig(overall, 'balanced_accuracy'))}, real photos called AI "
+        f"{pct(dig(overall, 'real_called_ai'))}. Expect the first figures, not these, on a new generator."
+    )
 if card:
     st.caption(
-        "On validation images it had never trained on, the model reached "
-        f"ROC-AUC {num(dig(card, 'validation', 'roc_auc'))} "
-        f"and balanced accuracy {pct(dig(card, 'validation', 'balanced_accuracy'))}; "
-        f"{pct(dig(card, 'validation', 'uncertain_fraction'), 0)} of them fell in the uncertain band."
+        f"Validation, which set the threshold: ROC-AUC {num(dig(card, 'validation', 'roc_auc'))}, balanced accuracy "
+        f"{pct(dig(card, 'validation', 'balanced_accuracy'))}; "
+        f"{pct(dig(card, 'validation', 'uncertain_fraction'), 0)} of its images fell in the uncertain band."
     )
 st.info(
     "A verdict is evidence, not proof. New generators, heavy editing, filters, screenshots and webcam frames all "
