@@ -232,8 +232,13 @@ def cmd_novelty(args: argparse.Namespace) -> int:
 
 
 def cmd_conditions(args: argparse.Namespace) -> int:
-    from .training.conditions import fit_and_save
+    from .training.conditions import earn_real_in_place, fit_and_save
 
+    if args.real_edge_only:
+        card = earn_real_in_place(args.model_dir)
+        print(json.dumps({"uncertain_band": card["uncertain_band"],
+                          **{k: v["uncertain_band"] for k, v in card["conditions"].items()}}))
+        return 0
     fit_and_save(args.model_dir, data=args.data)
     return 0
 
@@ -416,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("conditions", help="fit the cut and band for heavily compressed files and enlarged faces")
     s.add_argument("--data", default=None)
+    s.add_argument("--real-edge-only", action="store_true",
+                   help="only lower every band's real edge to calibration.REAL_MAX_P_AI (no refit)")
     s.set_defaults(func=cmd_conditions)
 
     s = sub.add_parser("compare", help="write models/candidates.json from the cards of trained candidates")

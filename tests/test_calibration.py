@@ -136,7 +136,18 @@ def test_band_collapses_on_separable_data():
     p = np.r_[np.linspace(0.0, 0.3, 50), np.linspace(0.6, 1.0, 50)]
     y = np.r_[np.zeros(50), np.ones(50)]
     t = cal.choose_threshold(p, y)
-    assert cal.choose_uncertain_band(p, y, t) == (pytest.approx(t), pytest.approx(t))
+    assert cal.choose_uncertain_band(p, y, t, real_max=1.0) == (pytest.approx(t), pytest.approx(t))
+
+
+def test_real_must_be_earned():
+    """Whatever validation allows, a Real verdict needs P(AI) <= REAL_MAX_P_AI; the AI edge is untouched."""
+    p = np.r_[np.linspace(0.0, 0.3, 50), np.linspace(0.6, 1.0, 50)]
+    y = np.r_[np.zeros(50), np.ones(50)]
+    t = cal.choose_threshold(p, y)
+    lo, hi = cal.choose_uncertain_band(p, y, t)
+    assert lo == cal.REAL_MAX_P_AI < t and hi == pytest.approx(t)
+    assert cal.earned_real_edge((0.05, 0.9)) == (0.05, 0.9)  # a stricter edge stays
+    assert cal.verdict(0.3, (lo, hi)) == "uncertain"  # called real before the rule
 
 
 def test_verdict_rule():

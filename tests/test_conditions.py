@@ -162,3 +162,19 @@ def test_a_condition_no_cut_could_protect_keeps_the_main_rule() -> None:
     assert rule_for(unsafe, BASE, ["enlarged"]) == BASE
     assert rule_for(unsafe, BASE, ["compressed", "enlarged"]) == BASE  # the stricter of 0.7 and the main 0.9
     assert rule_for(unsafe, BASE, ["compressed"]) == (0.7, (0.4, 0.8))
+
+
+def test_earn_real_lowers_every_real_edge_and_keeps_the_cuts():
+    """A card fitted before the rule: each band's real edge goes down to REAL_MAX_P_AI, cuts and AI edges stay."""
+    from classifier import calibration as cal
+    from classifier.training.conditions import earn_real
+
+    card = {"threshold": 0.9, "uncertain_band": [0.55, 0.9],
+            "conditions": {"compressed": {"threshold": 0.75, "uncertain_band": [0.17, 0.75]},
+                           "enlarged": {"threshold": 0.71, "uncertain_band": [0.02, 0.85]}}}
+    out = earn_real(card)
+    assert out["uncertain_band"] == [cal.REAL_MAX_P_AI, 0.9]
+    assert out["conditions"]["compressed"] == {"threshold": 0.75, "uncertain_band": [cal.REAL_MAX_P_AI, 0.75]}
+    assert out["conditions"]["enlarged"]["uncertain_band"] == [0.02, 0.85]
+    assert card["uncertain_band"] == [0.55, 0.9]  # pure
+    assert earn_real(out)["uncertain_band"] == out["uncertain_band"]  # idempotent

@@ -29,10 +29,10 @@ import cv2
 import numpy as np
 
 from .. import calibration as cal
-from ..card import CARD_FILE, write_json
+from ..card import CARD_FILE, read_json, write_json
 from ..compression import HEAVY_BELOW
 from ..conditions import CONDITIONS
-from ..predictor import Classifier
+from ..predictor import Classifier, model_dir_default
 from .augment import jpeg_roundtrip
 from .data import Record, load_images
 from .evaluate import top_face_batches, worst_real_source
@@ -161,5 +161,28 @@ def fit_and_save(model_dir: str | Path | None = None, data: str | None = None) -
         if name != "clean":  # clean: the check that this reproduces the main rule
             rules[name] = rule
     card["conditions"] = rules
-    write_json(model_dir / CARD_FILE, card)
+    write_json(model_dir / CARD_FILE, earn_real(card))
     return rules
+
+
+def earn_real(card: dict) -> dict:
+    """The card with every band's real edge at most ``calibration.REAL_MAX_P_AI``: the main rule's and each
+    condition's (pure). Cuts are untouched, so no real photo is called AI more often; faces between the old
+    and the new edge are called *uncertain* instead of *real*. New fits apply it already (choose_uncertain_band);
+    this brings a card fitted before the rule existed to the same place."""
+    out = dict(card)
+    out["uncertain_band"] = list(cal.earned_real_edge(card["uncertain_band"]))
+    out["conditions"] = {name: {**rule, "uncertain_band": list(cal.earned_real_edge(rule["uncertain_band"]))}
+                         for name, rule in (card.get("conditions") or {}).items()}
+    out["real_rule"] = {"real_max_p_ai": cal.REAL_MAX_P_AI,
+                        "rule": f"a Real verdict needs a calibrated P(AI) of at most {cal.REAL_MAX_P_AI:g}, in every "
+                                "rule; between that and the cut the verdict is Uncertain"}
+    return out
+
+
+def earn_real_in_place(model_dir: str | Path | None = None) -> dict:
+    """``earn_real`` on the card in ``model_dir`` (``python -m classifier conditions --real-edge-only``)."""
+    path = Path(model_dir or model_dir_default()) / CARD_FILE
+    card = earn_real(read_json(path))
+    write_json(path, card)
+    return card
