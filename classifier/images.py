@@ -69,6 +69,20 @@ def read_bytes(source: str | Path | BinaryIO) -> bytes:
     return data
 
 
+def encoded_bytes(source: ImageSource) -> bytes | None:
+    """The encoded file behind ``source``: bytes as given, a path or file object read once (under the size
+    limit); None for an image that is already decoded (PIL, array).
+
+    Why: the decoder and the provenance reader (``provenance.read_provenance``) must see the same bytes, and
+    a file must be read only once.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, Path)) or hasattr(source, "read"):
+        return read_bytes(source)
+    return None
+
+
 def _too_big_bytes(n: int) -> str:
     return f"The file is {n / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB."
 

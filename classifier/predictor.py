@@ -22,10 +22,11 @@ from .conditions import Region, Rule, Scene, assess, judge, rule_for
 from .errors import ImageError, ModelError
 from .explain import cam_heatmap, upsample
 from .faces import Framing, content_box, crop_box, detect_faces, model_input
-from .images import ImageSource, load_image_with_quality
+from .images import ImageSource, encoded_bytes, load_image_with_quality
 from .limits import MAX_FACES
 from .lite import LiteNetwork
 from .novelty import FeatureModel, featureless, load_feature_model
+from .provenance import NONE, Provenance, decide, read_provenance
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
 INTAKE_THREADS = 4  # most threads decoding and detecting faces at once in a batch (one per core up to this)
@@ -58,10 +59,13 @@ class Prediction:
     width: int
     height: int
     seconds: float = 0.0
+    pixel_verdict: str | None = None  # the pixels' verdict alone; ``verdict`` also weighs the file's declaration
+    provenance: Provenance = NONE  # what the file declares (C2PA, IPTC, generator metadata, watermark, EXIF)
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "p_ai": round(self.p_ai, 4), "faces": [f.to_dict() for f in self.faces],
-                "warnings": list(self.warnings), "width": self.width, "height": self.height}
+                "warnings": list(self.warnings), "width": self.width, "height": self.height,
+                "pixel_verdict": self.pixel_verdict or self.verdict, "provenance": self.provenance.to_dict()}
 
 
 class Classifier:
@@ -139,14 +143,16 @@ class Classifier:
         """
         return self.predict_batch([image], explain=explain, raise_errors=True)[0]
 
-    def _intake(self, image: ImageSource) -> tuple[np.ndarray, Scene] | ImageError:
+    def _intake(self, image: ImageSource) -> tuple[np.ndarray, Scene, Provenance] | ImageError:
         """Decode one image and find its faces: the pixels and the ``Scene`` the image-wide conditions read."""
         try:
-            rgb, quality = load_image_with_quality(image)
+            data = encoded_bytes(image)  # read once: the pixels and the provenance come from the same bytes
+            rgb, quality = load_image_with_quality(image if data is None else data)
             inner = content_box(rgb)  # once per image: the conditions, the crops and their reported boxes
             found = detect_faces(rgb, max_faces=MAX_FACES + 1)
             faces = tuple(found[:MAX_FACES]) or (None,)  # no face: the centre square
-            return rgb, Scene(rgb.shape, inner, self.framing, self.input_size, quality, len(found), faces)
+            scene = Scene(rgb.shape, inner, self.framing, self.input_size, quality, len(found), faces)
+            return rgb, scene, read_provenance(data, rgb)
         except ImageError as err:
             return err
 
@@ -179,7 +185,7 @@ class Classifier:
             if isinstance(d, ImageError):
                 out.append(d)
                 continue
-            rgb, scene = d
+            rgb, scene, provenance = d
             regions = [Region(face, crop_box(face, rgb.shape, self.framing, scene.inner), self.input_size,
                               bool(novel[k + i])) for i, face in enumerate(scene.faces)]
             warnings, conditions = assess(scene, regions)
@@ -197,7 +203,9 @@ class Classifier:
                     heatmap=heat,
                 ))
             top = max(results, key=lambda r: r.p_ai)
-            out.append(Prediction(top.verdict, top.p_ai, results, warnings, rgb.shape[1], rgb.shape[0]))
+            verdict, notes = decide(top.verdict, top.p_ai, provenance)  # a declared AI file is AI-generated
+            out.append(Prediction(verdict, top.p_ai, results, [*warnings, *notes], rgb.shape[1], rgb.shape[0],
+                                  pixel_verdict=top.verdict, provenance=provenance))
         elapsed = time.perf_counter() - t0
         for p in out:
             if isinstance(p, Prediction):

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import ClassifierError
 
-SCAN_COLUMNS = ("path", "verdict", "p_ai", "faces", "warnings", "error")
+SCAN_COLUMNS = ("path", "verdict", "p_ai", "faces", "warnings", "error", "provenance")
 
 
 def predict_one(clf, source) -> tuple[Any, str | None]:
@@ -29,15 +29,17 @@ def predict_one(clf, source) -> tuple[Any, str | None]:
 
 
 def result_row(path: str, pred=None, error: str | None = None) -> dict:
-    """``{"path", "verdict", "p_ai", "faces", "warnings", "width", "height", "error"}`` for one input."""
+    """``{"path", "verdict", "p_ai", "faces", "warnings", "width", "height", "pixel_verdict", "provenance",
+    "error"}`` for one input (``provenance``: ``{"claim", "evidence"}``, see ``classifier.provenance``)."""
     if pred is None:
         return {"path": path, "verdict": None, "p_ai": None, "faces": [], "warnings": [], "width": None,
-                "height": None, "error": error}
+                "height": None, "pixel_verdict": None, "provenance": {"claim": None, "evidence": []}, "error": error}
     return {"path": path, **pred.to_dict(), "error": None}
 
 
 def scan_row(path: str, pred=None, error: str | None = None) -> dict:
-    """The flat row of ``SCAN_COLUMNS``: face count instead of faces, warnings joined by "; "."""
+    """The flat row of ``SCAN_COLUMNS``: face count instead of faces, warnings joined by "; ", and the
+    provenance claim alone ("ai", "ai-edited", "capture" or empty)."""
     row = result_row(path, pred, error)
     return {"path": row["path"], "verdict": row["verdict"], "p_ai": row["p_ai"], "faces": len(row["faces"]),
-            "warnings": "; ".join(row["warnings"]), "error": row["error"]}
+            "warnings": "; ".join(row["warnings"]), "error": row["error"], "provenance": row["provenance"]["claim"]}

@@ -27,7 +27,8 @@ def parquet_schema():
     import pyarrow as pa
 
     return pa.schema([("path", pa.string()), ("verdict", pa.string()), ("p_ai", pa.float64()),
-                      ("faces", pa.int32()), ("warnings", pa.string()), ("error", pa.string())])
+                      ("faces", pa.int32()), ("warnings", pa.string()), ("error", pa.string()),
+                      ("provenance", pa.string())])
 
 
 class ScanWriter:

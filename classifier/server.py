@@ -48,8 +48,23 @@ class FaceOut(BaseModel):
     detector_score: float | None
 
 
+class EvidenceOut(BaseModel):
+    kind: str  # c2pa | iptc | metadata | watermark | exif
+    claim: str | None  # ai | ai-edited | capture | null
+    detail: str
+    trusted: bool | None  # a C2PA signature checked (true/false); null where nothing is signed
+
+
+class ProvenanceOut(BaseModel):
+    """What the file itself declares (``classifier.provenance``); ``claim`` is the strongest declaration."""
+
+    claim: str | None
+    evidence: list[EvidenceOut]
+
+
 class ResultOut(BaseModel):
-    """One uploaded file: the same object as a ``python -m classifier predict --json`` line."""
+    """One uploaded file: the same object as a ``python -m classifier predict --json`` line. ``verdict`` weighs
+    the pixels and the file's own declaration; ``pixel_verdict`` and ``p_ai`` are the pixels' alone."""
 
     path: str
     verdict: str | None
@@ -58,6 +73,8 @@ class ResultOut(BaseModel):
     warnings: list[str]
     width: int | None
     height: int | None
+    pixel_verdict: str | None
+    provenance: ProvenanceOut
     error: str | None
 
 

@@ -32,6 +32,14 @@ with c3.container(border=True):
     st.caption("Switch on the heatmap to see what the model looked at, and read the caveats beside the result.")
 st.page_link("pages/prediction.py", label="Try it on the Prediction page", icon=":material/image_search:")
 
+st.subheader("What the file says about itself")
+st.markdown(
+    "Beside the pixels, the app reads what the file declares: signed Content Credentials (C2PA), the IPTC source "
+    "type, generator settings, Stable Diffusion's invisible watermark and camera EXIF. A file that declares it was "
+    "made or edited by AI is called AI-generated whatever its pixels say, while a camera claim is only shown beside "
+    "the verdict, and a file without metadata proves nothing, since most platforms strip it."
+)
+
 st.subheader("What the verdict means")
 v1, v2, v3 = st.columns(3)
 v1.markdown(":red-background[**AI-generated**]  \nThe model is confident the face was synthesised.")

@@ -33,13 +33,27 @@ with st.expander("How to read the result"):
         "real photo is then often *uncertain* rather than *real*, because there the score alone cannot tell.\n"
         "- Generators the model never saw can fool it. **No detector is proof.**"
     )
+    st.markdown(
+        "**Provenance: what the file itself declares.** Beside the pixels, the app reads signed Content Credentials "
+        "(C2PA), the IPTC digital source type, generator parameters (AUTOMATIC1111/Forge, ComfyUI, InvokeAI, "
+        "NovelAI), the invisible Stable Diffusion watermark and camera EXIF.\n"
+        "- A file that **declares AI generation** is called *AI-generated* whatever the pixels say, even when its "
+        "signature cannot be trusted (nobody labels a real photo AI by accident); the pixel probability is still "
+        "shown, and the reason says where the declaration came from.\n"
+        "- A file that **declares an AI edit** (a composite, inpainting) is also called *AI-generated*, with "
+        "\"edited with AI\" in the reason: it is not a faithful photograph either.\n"
+        "- A **camera claim never makes a verdict *Real***: it is shown beside the pixel verdict, and flagged when "
+        "the pixels look AI-generated.\n"
+        "- Content Credentials whose signature fails, or whose image changed after signing, get a warning.\n"
+        "- **No metadata proves nothing**: most platforms strip it."
+    )
 
 upload_tab, webcam_tab = st.tabs(["Upload", "Webcam"])
 
 with upload_tab:
     files = st.file_uploader(
         "Portrait images", type=list(UPLOAD_EXTENSIONS), accept_multiple_files=True, max_upload_size=MAX_UPLOAD_MB,
-        help=f"JPEG, PNG, WebP, BMP, TIFF or GIF (first frame), up to {MAX_UPLOAD_MB} MB each.",
+        help=f"JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF (first frame), up to {MAX_UPLOAD_MB} MB each.",
     )
     if files and len(files) == 1:
         show_outcome(analyse_uploads(clf, files, explain, "upload")[0], card)

@@ -1,7 +1,9 @@
 """Benchmark the whole pipeline on this machine: ``make bench``.
 
 Measures what a user waits for: model load time, single-image latency for a
-1024x768 JPEG with one face (decode + face detection + network + calibration),
+1024x768 JPEG with one face (decode + face detection + network + calibration + provenance),
+what reading provenance adds (the same latency with it off; the reader alone, on a C2PA-signed copy, and
+the watermark decoder alone),
 the same with a heatmap, batch throughput for 256 px portraits, peak memory, and
 cold starts: a one-image ``python -m classifier predict --json`` in a fresh process
 (wall time and peak RSS, median of several runs) and the app server from launch to
@@ -149,6 +151,38 @@ def app_first_verdict(photo: bytes, timeout: float = 180) -> dict:
         proc.wait(timeout=15)
 
 
+def median_ms(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def provenance_costs(clf, photo: bytes, runs: int) -> dict:
+    """What reading provenance adds per image: the same 1024x768 photo's p50 with the reader switched off, and
+    the reader alone on the photo (metadata + watermark), on a C2PA-signed copy (a throw-away test CA, as in
+    the tests), and the watermark decoder alone."""
+    from classifier import load_image, predictor, provenance
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import provenance_fixtures as pf
+
+    rgb = load_image(photo)
+    reader = predictor.read_provenance
+    predictor.read_provenance = lambda data, rgb=None: provenance.NONE
+    try:
+        off = median_ms(lambda: clf.predict(photo), runs)
+    finally:
+        predictor.read_provenance = reader
+    signed = pf.sign_c2pa(photo, "JPEG", pf.TestCA())
+    return {"single_1024x768_ms_p50_without_provenance": off,
+            "provenance_ms_p50": median_ms(lambda: provenance.read_provenance(photo, rgb), runs),
+            "provenance_c2pa_ms_p50": median_ms(lambda: provenance.read_provenance(signed, rgb), runs),
+            "watermark_ms_p50": median_ms(lambda: provenance.watermark_evidence(rgb), runs)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=50)
@@ -192,6 +226,7 @@ def main() -> int:
         t = time.perf_counter()
         clf.predict(photo, explain=True)
         heat.append(time.perf_counter() - t)
+    provenance = provenance_costs(clf, photo, args.runs)
     peak_in_process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cold = cold_cli(photo, args.cold_runs)
     app = app_first_verdict(photo)
@@ -206,6 +241,7 @@ def main() -> int:
         "single_1024x768_ms_p50": round(p50, 1),
         "single_1024x768_ms_p95": round(p95, 1),
         "single_runs": args.runs,
+        **provenance,
         "batch_256px_images_per_s": round(throughput, 1),
         "batch_size": args.batch,
         "with_heatmap_ms": round(statistics.median(heat) * 1000, 1),

@@ -123,6 +123,25 @@ def test_uploaded_portrait_gets_a_verdict(served: Path, portrait_jpeg: bytes) ->
     assert at.get("progress")
 
 
+def test_declared_ai_upload_shows_its_provenance(served: Path, astronaut: np.ndarray) -> None:
+    """A real photo whose file declares AI generation: verdict AI-generated, the reason and the pixels' own
+    probability in the Provenance part; a plain copy says that no metadata proves nothing."""
+    import provenance_fixtures as pf
+
+    declared = pf.png_with_text(astronaut, {"parameters": "a face\nSteps: 20, Sampler: Euler a, Seed: 1"})
+    at = app("pages/prediction.py")
+    at.file_uploader[0].set_value(("generated.png", declared, "image/png"))
+    at.run()
+    assert not at.exception, at.exception
+    (shown,) = verdicts(at)
+    assert VERDICT_LABELS["ai"] in shown and "declared by the file" in shown
+    text = " ".join(m.value for m in [*at.markdown, *at.caption])
+    assert "**Provenance**" in text and "declares it was AI-generated" in text and "AUTOMATIC1111" in text
+    at.file_uploader[0].set_value(("plain.jpg", jpeg_bytes(astronaut), "image/jpeg"))
+    at.run()
+    assert any("proves nothing" in c.value for c in at.caption)
+
+
 def test_heatmap_toggle(served: Path, portrait_jpeg: bytes) -> None:
     at = app("pages/prediction.py")
     at.toggle[0].set_value(True)

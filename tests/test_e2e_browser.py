@@ -6,8 +6,8 @@ portrait on Prediction and waits for the verdict, then takes a photo with the ca
 Chromium's fake webcam playing a video made here from the same portrait, and waits for that
 verdict too. Any Streamlit exception box or "Traceback" on a page fails the test.
 
-Screenshots go to a temporary folder and to ``artifacts/e2e/`` (git-ignored); with
-``UPDATE_SCREENSHOTS=1`` the Prediction screenshot is also copied to ``docs/prediction.png``.
+Screenshots go to a temporary folder and to ``artifacts/e2e/`` (git-ignored); the ones in ``docs/`` come
+from ``scripts/screenshots.py`` (``make docs``), which drives the app with this module's helpers.
 
 Without ``/usr/bin/chromium`` the test is skipped, except under CI (``CI`` set), where it fails:
 ``.ci/run`` installs Debian's ``chromium``. Playwright never downloads a browser here.
@@ -15,6 +15,7 @@ Without ``/usr/bin/chromium`` the test is skipped, except under CI (``CI`` set),
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,10 @@ VERDICT_RE = re.compile(
     r"\b(AI-generated|Real|Uncertain)\b[\s:;,.|·•—–()\[\]-]{0,8}(?:p\s*=\s*|p_ai\s*=\s*)?\d{1,3}(?:[.,]\d+)?\s?%"
 )
 EXPECTED_PAGES = ("insights", "prediction", "takeaways")
+DECLARED_XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                b'<rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+                b'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+                b'trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -145,11 +151,18 @@ def app_url(tmp_path_factory):
     """Start the Streamlit app on a free localhost port; yield its base URL; stop it."""
     if not (ROOT / "Home.py").exists():
         pytest.fail("Home.py is missing: the app entry point must exist")
-    env = _server_env()
-    model_dir = Path(env.get("AIVR_MODEL_DIR") or ROOT / "models")
+    model_dir = Path(_server_env().get("AIVR_MODEL_DIR") or ROOT / "models")
     if not (model_dir / "model_card.json").is_file():
         _unavailable(f"no trained model in {model_dir} (train one with `make train` or set AIVR_MODEL_DIR)")
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with running_app(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_app(log_path: Path) -> Iterator[str]:
+    """``streamlit run Home.py`` on a free localhost port: its base URL while it serves; then SIGTERM, and it
+    must exit 0 promptly. Also used by ``scripts/screenshots.py`` (``make docs``)."""
+    env = _server_env()
     port = _free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", "Home.py",
@@ -283,6 +296,17 @@ def wait_for_new_verdict(page, before: int, where: str, timeout_s: float = VERDI
     raise AssertionError(f"no verdict appeared on {where} within {timeout_s} s; visible text:\n{visible}")
 
 
+def wait_for_text(page, needle: str, where: str, timeout_s: float = VERDICT_S) -> None:
+    """Wait until ``needle`` is visible in the main area."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert_no_exception(page, where)
+        if needle in main_text(page):
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"{needle!r} did not appear on {where} within {timeout_s} s:\n{main_text(page)[-3000:]}")
+
+
 def shot(page, tmp_dir: Path, name: str) -> Path:
     out = tmp_dir / f"{name}.png"
     page.screenshot(path=str(out), full_page=True)
@@ -367,10 +391,19 @@ def _walk_the_app(page, app_url, tmp_path) -> None:
     wait_for_app_idle(page)
     assert_no_exception(page, "Prediction (upload)")
     print(f"upload verdict: {verdict!r}")
-    prediction_png = shot(page, tmp_path, "prediction")
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        (ROOT / "docs").mkdir(exist_ok=True)
-        shutil.copyfile(prediction_png, ROOT / "docs" / "prediction.png")
+    shot(page, tmp_path, "prediction")
+
+    # 2b. The same portrait in a file that declares AI generation (IPTC trainedAlgorithmicMedia in its XMP):
+    # the verdict turns AI-generated and the Provenance part says why
+    declared = tmp_path / "declared.jpg"
+    Image.fromarray(_portrait()).save(declared, quality=92, xmp=DECLARED_XMP)
+    uploader.set_input_files(str(declared))
+    wait_for_text(page, "declares it was AI-generated", "Prediction (declared AI upload)")
+    wait_for_app_idle(page)
+    assert_no_exception(page, "Prediction (declared AI upload)")
+    text = main_text(page)
+    assert "Provenance" in text and "AI-generated" in text and "declared by the file" in text, text[-3000:]
+    shot(page, tmp_path, "prediction-declared")
 
     # 3. Webcam: Chromium's fake camera plays the portrait video; take the photo, see a verdict
     open_tab(page, r"webcam|camera")

@@ -21,6 +21,7 @@ import anyio
 import cv2
 import hostile
 import numpy as np
+import provenance_fixtures as pf
 import pytest
 from conftest import REPO, jpeg_bytes, run_cli
 
@@ -119,7 +120,8 @@ def test_batch_equals_the_cli(server, cli_env, astronaut, tmp_path):
     """Several files in one request: one result each, in order, equal to ``predict --json`` lines."""
     files = [("a.jpg", portrait(astronaut, 20, 10, 400)), ("b.jpg", portrait(astronaut, 90, 30, 300, flip=True)),
              ("noface.png", hostile.build("noface_flat.png")), ("crowd.jpg", hostile.build("faces_3x3.jpg")),
-             ("notes.jpg", hostile.build("text.jpg")), ("gray.jpg", hostile.build("portrait_gray.jpg"))]
+             ("notes.jpg", hostile.build("text.jpg")), ("gray.jpg", hostile.build("portrait_gray.jpg")),
+             ("declared.jpg", pf.encode(astronaut, "JPEG", xmp=pf.xmp_packet("trainedAlgorithmicMedia")))]
     r = post(server.url, files)
     assert r.status_code == 200
     results = r.json()["results"]
@@ -130,15 +132,17 @@ def test_batch_equals_the_cli(server, cli_env, astronaut, tmp_path):
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [x["path"] for x in results] == [n for n, _ in files]
     for api, cli in zip(results, lines, strict=True):
-        assert set(api) == set(cli) == {"path", "verdict", "p_ai", "faces", "warnings", "width", "height", "error"}
-        assert {k: api[k] for k in ("verdict", "warnings", "width", "height", "error")} == \
-            {k: cli[k] for k in ("verdict", "warnings", "width", "height", "error")}
+        assert set(api) == set(cli) == {"path", "verdict", "p_ai", "faces", "warnings", "width", "height",
+                                        "pixel_verdict", "provenance", "error"}
+        same = ("verdict", "warnings", "width", "height", "pixel_verdict", "provenance", "error")
+        assert {k: api[k] for k in same} == {k: cli[k] for k in same}
         if cli["p_ai"] is None:
             assert api["p_ai"] is None and api["error"]
             continue
         assert api["p_ai"] == pytest.approx(cli["p_ai"], abs=1e-4)
         assert [f["box"] for f in api["faces"]] == [f["box"] for f in cli["faces"]]
         assert [f["p_ai"] for f in api["faces"]] == pytest.approx([f["p_ai"] for f in cli["faces"]], abs=1e-4)
+    assert results[-1]["provenance"]["claim"] == "ai" and results[-1]["verdict"] == "ai"
 
 
 def test_junk_file_gets_its_own_error(server, portrait_jpeg):

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from classifier import VERDICT_COLOURS, VERDICT_LABELS, Classifier, ImageError, Prediction, annotate, load_image
+from classifier.provenance import decide
 
 from .state import band_sentence, md_escape, pct
 
@@ -26,6 +27,19 @@ GENERIC_ERROR = "This file could not be analysed because of an unexpected proble
 WEBCAM_CAVEAT = ("Webcam frames are soft, noisy and compressed, unlike the portraits the model learned from: "
                  "treat a webcam verdict as a demonstration, not a measurement.")
 PROOF_CAVEAT = "No detector is proof. A verdict is evidence to weigh, never a reason on its own to accuse anyone."
+NO_PROVENANCE = ("The file declares nothing about where it came from. That proves nothing: most platforms and "
+                 "messaging apps strip metadata, and screenshots never had any.")
+CLAIM_SENTENCES = {
+    "ai": "The file **declares it was AI-generated**, so the verdict is *AI-generated* whatever the pixels say.",
+    "ai-edited": "The file **declares it was edited with AI**, so the verdict is *AI-generated* (edited with AI) "
+                 "whatever the pixels say.",
+    "capture": "The file **claims a camera capture**. That never makes a verdict *Real* on its own (metadata is "
+               "easy to copy or forge): the verdict above is the pixels'.",
+}
+KIND_LABELS = {"c2pa": "Content Credentials (C2PA)", "iptc": "IPTC source type", "metadata": "Generator metadata",
+               "watermark": "Invisible watermark", "exif": "Camera EXIF"}
+TRUST_LABELS = {True: "signature valid, signer trusted", False: "signature not trusted", None: "unsigned"}
+CLAIM_LABELS = {"ai": "AI-generated", "ai-edited": "edited with AI", "capture": "capture", None: "no claim"}
 _CACHE_KEY = "_aivr_outcomes"
 
 
@@ -40,10 +54,11 @@ class Outcome:
 
 
 def analyse(clf: Classifier, name: str, data: bytes, explain: bool) -> Outcome:
-    """Decode, predict and draw one upload; never raises."""
+    """Decode, predict and draw one upload; never raises. The bytes themselves are predicted, so that what
+    the file declares (``classifier.provenance``) is read as well as its pixels."""
     try:
+        pred = clf.predict(data, explain=explain)
         rgb = load_image(data)
-        pred = clf.predict(rgb, explain=explain)
         picture = annotate(rgb, pred, heatmaps=explain)
         return Outcome(name, pred, _shrink(picture))
     except ImageError as err:
@@ -104,22 +119,54 @@ def show_outcome(outcome: Outcome, card: dict | None, webcam: bool = False) -> N
             st.caption("Heatmap (Grad-CAM): warm colours mark the regions that pushed the model towards "
                        "'AI-generated'; blue ones did not. Coarse, and a hint rather than an explanation.")
     with right:
-        st.markdown(f"{verdict_badge(pred.verdict)}&nbsp; **{pct(pred.p_ai)}** chance of AI generation",
-                    unsafe_allow_html=True)
+        if pred.provenance.declares_ai:
+            pixels = VERDICT_LABELS[pred.pixel_verdict or pred.verdict].lower()
+            st.markdown(f"{verdict_badge(pred.verdict)}&nbsp; declared by the file; the pixels alone give "
+                        f"**{pct(pred.p_ai)}** chance of AI generation ({pixels})", unsafe_allow_html=True)
+        else:
+            st.markdown(f"{verdict_badge(pred.verdict)}&nbsp; **{pct(pred.p_ai)}** chance of AI generation",
+                        unsafe_allow_html=True)
         st.progress(float(np.clip(pred.p_ai, 0, 1)), text=f"Calibrated probability of AI generation: {pct(pred.p_ai)}")
         if len(pred.faces) > 1:
             st.markdown(f"**{len(pred.faces)} faces**: the most AI-like one decides the verdict.")
             st.dataframe(faces_frame(pred), hide_index=True, width="stretch",
                          column_config={"P(AI)": st.column_config.ProgressColumn(format="percent", min_value=0,
                                                                                  max_value=1)})
+        notes = provenance_notes(pred)
         for w in pred.warnings:
-            st.warning(w, icon=":material/warning:")
+            if w not in notes:
+                st.warning(w, icon=":material/warning:")
+        show_provenance(pred, notes)
         if pred.verdict == "uncertain":
             st.caption(band_sentence(card))
         if webcam:
             st.caption(WEBCAM_CAVEAT)
         st.caption(PROOF_CAVEAT)
         st.caption(f"{pred.width}×{pred.height} px, analysed in {pred.seconds * 1000:.0f} ms.")
+
+
+def provenance_notes(pred: Prediction) -> list[str]:
+    """The sentences ``decide`` added to the warnings: shown in the Provenance part, not twice."""
+    return decide(pred.pixel_verdict or pred.verdict, pred.p_ai, pred.provenance)[1]
+
+
+def show_provenance(pred: Prediction, notes: Sequence[str] = ()) -> None:
+    """The compact "Provenance" part: what the file declares, from which evidence, trusted or not."""
+    prov = pred.provenance
+    with st.container(border=True):
+        st.markdown("**Provenance**: what the file itself declares")
+        if not prov.evidence:
+            st.caption(NO_PROVENANCE)
+            return
+        if prov.claim in CLAIM_SENTENCES:
+            st.markdown(CLAIM_SENTENCES[prov.claim])
+        for e in prov.evidence:
+            trust = "not checked" if e.kind == "c2pa" and e.trusted is None else TRUST_LABELS[e.trusted]
+            st.caption(f"**{KIND_LABELS.get(e.kind, e.kind)}** ({CLAIM_LABELS.get(e.claim, e.claim)}; {trust}): "
+                       f"{md_escape(e.detail)}")
+        conflict = [n for n in notes if n not in prov.warnings] if prov.claim == "capture" else []
+        for note in [*conflict, *prov.warnings]:  # a declaration's own sentence is the one above
+            st.warning(note, icon=":material/warning:")
 
 
 def faces_frame(pred: Prediction) -> pd.DataFrame:
@@ -137,18 +184,20 @@ def results_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
             "File": o.name,
             "Verdict": VERDICT_LABELS[p.verdict] if p else "Error",
             "P(AI)": round(p.p_ai, 4) if p else None,
+            "Provenance": (p.provenance.claim or "—") if p else None,
             "Faces": len(p.faces) if p else 0,
             "Width": p.width if p else None,
             "Height": p.height if p else None,
             "Notes": "; ".join(p.warnings) if p else o.error,
         })
-    return pd.DataFrame(rows, columns=["File", "Verdict", "P(AI)", "Faces", "Width", "Height", "Notes"])
+    return pd.DataFrame(rows, columns=["File", "Verdict", "P(AI)", "Provenance", "Faces", "Width", "Height", "Notes"])
 
 
 def results_json(outcomes: Sequence[Outcome]) -> str:
     """The same results as JSON, with the per-face detail (keys as in the CLI's ``--json``)."""
     rows = [{"file": o.name, **o.prediction.to_dict(), "error": None} if o.prediction
-            else {"file": o.name, "verdict": None, "p_ai": None, "faces": [], "warnings": [], "error": o.error}
+            else {"file": o.name, "verdict": None, "p_ai": None, "faces": [], "warnings": [], "pixel_verdict": None,
+                  "provenance": {"claim": None, "evidence": []}, "error": o.error}
             for o in outcomes]
     return json.dumps(rows, indent=1)
 
