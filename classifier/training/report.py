@@ -1,9 +1,9 @@
 """Markdown tables of the shipped model's numbers, rendered from the files that hold them.
 
-The README's "Results" section is produced by ``python -m classifier report --write``
-from ``models/model_card.json``, ``models/evaluation.json`` and
-``models/benchmark.json``; a test checks the README still matches, so the
-numbers there are never typed by hand.
+docs/results.md is produced by ``python -m classifier report --write`` (``classifier.training.docs``) from
+``models/model_card.json``, ``models/evaluation.json``, ``models/benchmark.json`` and ``models/loadtest.json``;
+a test checks it still matches, so the numbers there are never typed by hand. The candidates' table is
+docs/experiments.md's (``docs.experiments_markdown``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ import json
 from pathlib import Path
 
 from ..compression import HEAVY_BELOW
-from ..faces import Framing
-from .candidates import held_out_margin
-
-START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def _pct(v: float | None) -> str:
@@ -58,53 +54,6 @@ def _generalisation(card: dict, ev: dict) -> list[str]:
         "",
     ]
     return lines
-
-
-def _candidates(ev: dict) -> list[str]:
-    if not ev.get("candidates"):
-        return []
-    lines = [
-        "Candidates (every try, failures included; the rule: highest worst held-out margin over the targets, real "
-        "photos called real >= 0.90 and called AI <= 0.05, AUC >= 0.95 per generator; then worst validation "
-        "source, then balanced accuracy; a model that misses a release limit on the test split is passed over; a "
-        "test checks `models/` holds the winner):",
-        "",
-        "| network | input | crop | steps | simulated fakes | held out | val ROC-AUC | val worst source "
-        "| worst held-out score | worst margin over target | release gate | train time | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in ev["candidates"]:
-        held = ", ".join(f"{k.split(' ')[0]} {v:.3f}" for k, v in (c.get("held_out_groups") or {}).items())
-        lines.append(
-            f"| {c['arch']} | {c['input_size']} px | {Framing.from_dict(c.get('framing')).label()}"
-            f"{' + mirror view' if c.get('views', 1) == 2 else ''} | {c['steps']}"
-            f"{' (fine-tuned from ' + c['fine_tuned_from'] + ')' if c.get('fine_tuned_from') else ''}"
-            f"{', weights mixed: ' + c['soup'] if c.get('soup') else ''}"
-            f"{' + head refit, C ' + str(c['head_refit_c']) if c.get('head_refit_c') is not None else ''}"
-            f"{' (augmented crops ' + c['head_refit_augmented'] + ')' if c.get('head_refit_augmented') else ''}"
-            f"{', zoom-out ' + str(c['zoom_out']) if c.get('zoom_out') else ''}"
-            f"{', cutmix ' + str(c['cutmix']) if c.get('cutmix') else ''}"
-            f"{', MixStyle ' + str(c['mixstyle']) if c.get('mixstyle') else ''}"
-            f"{', frames ' + c['frame'] + ' (AI / real)' if c.get('frame') else ''}"
-            f"{', close crops ' + str(c['close_crop']) if c.get('close_crop') else ''}"
-            f"{', captions ' + str(c['caption']) if c.get('caption') else ''}"
-            f"{', rescale ' + str(c['rescale']) if c.get('rescale') is not None else ''}"
-            f"{', populations balanced' if c.get('balanced_over') == 'populations' else ''} | "
-            f"{c.get('simulated_fakes') or 0} | "
-            f"{held or 'not measured'} | {_num(c['val_roc_auc'], 4)} | {_pct(c.get('val_worst_source_accuracy'))} | "
-            f"{_num(c.get('held_out_worst_score'))} | {_signed(held_out_margin(c))} | {_gate(c)} | "
-            f"{c['train_seconds'] / 60:.0f} min | {c.get('note', '')} |")
-    return lines
-
-
-def _gate(row: dict) -> str:
-    """A candidate's release gate (``release.release_gate``): passed, the limits it failed, or n/a (no full run)."""
-    failed = row.get("release_gate_failed")
-    return "n/a" if failed is None else ("passed" if not failed else "failed: " + "; ".join(failed))
-
-
-def _signed(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:+.3f}"
 
 
 def _speed(bench: dict) -> list[str]:
@@ -221,7 +170,7 @@ def results_markdown(model_dir: str | Path) -> str:
             for r in ev["robustness"]
         ]
         lines += ["", "Balanced accuracy at the app's cut: the main one, or for an enlarged face "
-                  f"(`predictor.is_enlarged`) or a file saved below JPEG quality {HEAVY_BELOW} "
+                  f"(`conditions.is_enlarged`) or a file saved below JPEG quality {HEAVY_BELOW} "
                   "(`compression.HEAVY_BELOW`) the cut fitted on validation photos in that condition "
                   "(`classifier/conditions.py`); the next column is the change at the main cut alone. The last three "
                   "columns are the app's verdicts (the condition's band, widened for unfamiliar, enlarged or "
@@ -229,7 +178,6 @@ def results_markdown(model_dir: str | Path) -> str:
                   "*uncertain* ones, and the last column is what that costs real photos. In brackets: a 95 % interval "
                   "for the change, from resampling the test images (`metrics.paired_delta_interval`): how far it "
                   "could move on another sample of the same sources."]
-        lines += [""] + _candidates(ev)
     if bench:
         lines += _speed(bench)
     if load:
@@ -241,10 +189,3 @@ def _loadtest_line(load: dict) -> str:
     """One sentence from ``scripts/loadtest.py``'s JSON (keys as that script writes them)."""
     parts = [f"{k.replace('_', ' ')}: {v}" for k, v in load.items() if isinstance(v, (int, float, str))]
     return "HTTP API load test (`scripts/loadtest.py`): " + "; ".join(parts) + "."
-
-
-def splice(readme: str, block: str) -> str:
-    """``readme`` with the text between the result markers replaced by ``block``."""
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{block}\n{END}{tail}"
