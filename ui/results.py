@@ -40,6 +40,7 @@ KIND_LABELS = {"c2pa": "Content Credentials (C2PA)", "iptc": "IPTC source type",
                "watermark": "Invisible watermark", "exif": "Camera EXIF"}
 TRUST_LABELS = {True: "signature valid, signer trusted", False: "signature not trusted", None: "unsigned"}
 CLAIM_LABELS = {"ai": "AI-generated", "ai-edited": "edited with AI", "capture": "capture", None: "no claim"}
+TABLE_CLAIMS = {"ai": "declares AI", "ai-edited": "declares AI edit", "capture": "claims capture", None: "—"}
 _CACHE_KEY = "_aivr_outcomes"
 
 
@@ -184,7 +185,7 @@ def results_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
             "File": o.name,
             "Verdict": VERDICT_LABELS[p.verdict] if p else "Error",
             "P(AI)": round(p.p_ai, 4) if p else None,
-            "Provenance": (p.provenance.claim or "—") if p else None,
+            "Provenance": TABLE_CLAIMS[p.provenance.claim] if p else None,
             "Faces": len(p.faces) if p else 0,
             "Width": p.width if p else None,
             "Height": p.height if p else None,
