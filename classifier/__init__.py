@@ -4,6 +4,7 @@
     clf = load_classifier()
     result = clf.predict("photo.jpg")
     result.verdict, result.p_ai, result.faces, result.warnings
+    result.provenance.claim, result.pixel_verdict  # what the file declares; the pixels' verdict alone
 """
 
 from .errors import ClassifierError, ImageError, ModelError

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .compression import quality_from_tables
 from .errors import ImageError
@@ -22,12 +22,16 @@ from .limits import (
     MAX_ASPECT,
     MAX_JPEG_PIXELS,
     MAX_PIXELS,
+    MAX_TEXT_BYTES,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
     MIN_SIDE,
 )
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, not grey pixels
+# A PNG's compressed text (an XMP packet with a long edit history) may inflate past Pillow's 1 MB default,
+# which would refuse the whole image as corrupt; the provenance reader's cap still stops a bomb.
+PngImagePlugin.MAX_TEXT_CHUNK = MAX_TEXT_BYTES
 # Our own limits (below) decide per format; Pillow's global bomb check would refuse a 108 MP JPEG
 # before draft mode could shrink it. It stays on as a backstop above the largest JPEG we accept.
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS

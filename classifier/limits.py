@@ -18,6 +18,9 @@ MAX_ASPECT = 20.0  # long side / short side; banners and strips are not portrait
 MAX_FACES = 8  # per image; the most confident are kept
 # A face smaller than this (longer side, px) holds too little to judge: it is never called AI (predictor).
 SMALL_FACE_PX = 64
+# One text chunk or XMP packet, decompressed (provenance.py reads them; Pillow's PNG reader is held to it too):
+# a 5 MB XMP packet is read whole, a decompression bomb is stopped.
+MAX_TEXT_BYTES = 8 * 1024 * 1024
 # HTTP API (classifier/server.py): per request, on top of MAX_UPLOAD_BYTES per file. Every upload is
 # held in memory while it is analysed, so these bound what one request can make the server hold.
 MAX_FILES_PER_REQUEST = 32

@@ -38,12 +38,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from .limits import MAX_TEXT_BYTES
+
 CLAIMS = ("ai", "ai-edited", "capture")
 KINDS = ("c2pa", "iptc", "metadata", "watermark", "exif")
 _STRENGTH = {"ai": 3, "ai-edited": 2, "capture": 1, None: 0}
 TRUST_ANCHORS_ENV = "AIVR_C2PA_TRUST_ANCHORS"  # a PEM bundle of C2PA trust anchors (e.g. the C2PA trust list)
 
-MAX_TEXT_BYTES = 8 * 1024 * 1024  # one text chunk or XMP packet, decompressed: a 5 MB XMP packet is read whole
 MAX_TEXT_TOTAL = 16 * 1024 * 1024  # all text chunks of one file together
 MAX_PNG_CHUNKS = 4096
 MAX_EXIF_BYTES = 1024 * 1024
