@@ -101,7 +101,7 @@ def _load(model_dir: Path, name: str) -> dict | None:
 
 
 def results_markdown(model_dir: str | Path) -> str:
-    """The README's results block for the model in ``model_dir``."""
+    """docs/results.md's results block for the model in ``model_dir``."""
     model_dir = Path(model_dir)
     card = json.loads((model_dir / "model_card.json").read_text())
     ev, bench, load = _load(model_dir, "evaluation.json"), _load(model_dir, "benchmark.json"), \
