@@ -243,6 +243,19 @@ def cmd_conditions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_folds(args: argparse.Namespace) -> int:
+    from .card import read_json
+    from .predictor import model_dir_default
+    from .training.family_folds import FOLDS_FILE, fold_markdown, record, splice
+
+    model_dir = Path(args.model_dir or model_dir_default())
+    doc = record(args.dirs, model_dir, args.note) if args.dirs else read_json(model_dir / FOLDS_FILE)
+    page = Path(__file__).resolve().parents[1] / "docs" / "generalisation.md"
+    page.write_text(splice(page.read_text(), fold_markdown(doc)))
+    print(fold_markdown(doc))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .predictor import model_dir_default
     from .training.docs import write
@@ -438,6 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
                                       "and docs/ (the summary, results, experiments and the condition table)")
     s.add_argument("--write", action="store_true")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("folds", help="record evaluated family-fold runs in models/family_folds.json and write "
+                                     "their table into docs/generalisation.md")
+    s.add_argument("dirs", nargs="*", help="evaluated run folders (none: only rewrite the table)")
+    s.add_argument("--note", nargs="+", default=None, help="one short note per folder")
+    s.set_defaults(func=cmd_folds)
 
     s = sub.add_parser("insights", help="dataset statistics -> models/insights.json (see classifier.insights)")
     s.add_argument("rest", nargs=argparse.REMAINDER)

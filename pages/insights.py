@@ -181,6 +181,15 @@ else:
                  "should be green; the red part of a real family is the costly error.")
         for line in findings.generalisation_findings(ev):
             st.markdown(f"- {line}")
+    if line := findings.group_photo_sentence(ev):
+        st.markdown(line)
+    folds = findings.family_fold_rows(state.family_folds())
+    if folds:
+        st.subheader("Family folds: whole generator families held out")
+        st.dataframe(pd.DataFrame(folds), hide_index=True, width="stretch")
+        st.caption("Research runs, not the shipped model: each holds out every source of a family (all GANs; "
+                   "all FLUX) and that family's decoders, so it measures distance rather than kinship. A recipe is "
+                   "judged on its worse fold. Details: docs/generalisation.md.")
     cands = dig(ev, "candidates", default=[])
     if cands:
         st.subheader("Candidates tried")

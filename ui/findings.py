@@ -257,6 +257,35 @@ def generalisation_rows(ev: dict | None, card: dict | None = None) -> list[dict]
     return rows
 
 
+def family_fold_rows(doc: dict | None) -> list[dict]:
+    """One row per (run, fold) of ``family_folds.json``: the worst generator AUC and the most AI called real."""
+    rows = []
+    for run in dig(doc, "runs", default=[]) or []:
+        aligned = dig(run, "recipe", "aligned_families", default=[]) or []
+        for name, f in (dig(run, "folds", default={}) or {}).items():
+            auc = _f(f.get("worst_roc_auc"))
+            rows.append({
+                "Run": run.get("run", "?"),
+                "Aligned fakes": ", ".join(aligned) or "none",
+                "Fold": name,
+                "Worst AUC vs real test": "—" if auc is None else f"{auc:.3f}",
+                "Most AI called real": pct(f.get("most_ai_called_real"), 0),
+                "Real called real": pct(f.get("least_real_called_real"), 0),
+                "Meets targets": "yes" if f.get("meets_targets") else "no",
+            })
+    return rows
+
+
+def group_photo_sentence(ev: dict | None) -> str:
+    """How often a synthetic group photo of real faces is condemned by one face (empty when not measured)."""
+    g = dig(ev, "group_photos")
+    if not isinstance(g, dict) or _f(g.get("called_ai")) is None:
+        return ""
+    return (f"Group photos: {g.get('n')} composites of 2-4 real test faces were called AI "
+            f"{pct(g.get('called_ai'), 1)} of the time and Real {pct(g.get('called_real'), 0)} (the image verdict "
+            "is its most AI-like face's, so one false face would condemn the photo).")
+
+
 def held_out_provenance(ev: dict | None) -> str:
     """Which model the held-out figures measure: the shipped one, or the protocol model it quotes."""
     quoted = dig(ev, "held_out", "model")

@@ -78,6 +78,11 @@ def evaluation() -> dict | None:
     return _artifact(EVAL_FILE)
 
 
+def family_folds() -> dict | None:
+    """The family-fold runs (``family_folds.json``): protocol research, so ``models/`` is a fallback."""
+    return _artifact("family_folds.json", fallback=True)
+
+
 def insights() -> dict | None:
     """Dataset statistics (``insights.json``): they describe the data, so ``models/`` is a fallback."""
     return _artifact(INSIGHTS_FILE, fallback=True)
