@@ -31,6 +31,8 @@ def test_fold_summary_takes_each_folds_worst_and_checks_every_target():
     assert not out["no_gan"]["meets_targets"]  # AUC and called real both miss
     assert out["no_flux"]["meets_targets"] and out["protocol"]["meets_targets"]
     assert not out["studio"]["meets_targets"]  # 4 % of real photos called AI > 3 %
+    # a run that trained on GANs and FLUX (the shipped protocol model): those rows are the protocol's
+    assert set(fold_summary(rows, {"studio"})) == {"studio", "protocol"}
 
 
 def test_a_fold_run_counts_its_fold_sources_as_unseen():

@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 
 from classifier.training.data import HELD_OUT_SOURCES, held_out_group, protocol_split, read_manifest
-from classifier.training.evaluate import held_out_summary, pipeline_probabilities, same_recipe, unseen_sources
+from classifier.training.evaluate import (
+    held_out_summary,
+    pipeline_probabilities,
+    run_folds,
+    same_recipe,
+    unseen_sources,
+)
 
 SPOT_CHECK = 24  # images per side re-run through the pipeline
 
@@ -78,13 +84,16 @@ def test_card_held_out_figures_come_from_evaluate(clf, measured, evaluation, dat
     records = [by_path[p] for p in images["paths"]]
     assert {r.source for r in records} == set(unseen_sources(measured.card)), "every unseen source is evaluated"
     derived = held_out_summary(records, np.array(images["p_ai"]), np.array(images["real_test_p_ai"]),
-                               measured.threshold, measured.band)
+                               measured.threshold, measured.band, run_folds(measured.card))
     for got, want in ((card_held, derived), ({k: v for k, v in held.items() if k != "images"}, derived)):
         assert [g["group"] for g in got["groups"]] == [g["group"] for g in want["groups"]]
         for g, w in zip(got["groups"], want["groups"], strict=True):
             for key in ("n", "called_real", "called_ai", "uncertain", "roc_auc_vs_real_test"):
                 assert g.get(key) == pytest.approx(w.get(key), abs=1e-4), (g["group"], key)
         assert got["worst_score"] == pytest.approx(want["worst_score"], abs=1e-4)
+        assert got["folds"].keys() == want["folds"].keys()
+        for name, fold in want["folds"].items():
+            assert got["folds"][name]["meets_targets"] == fold["meets_targets"], name
 
 
 def _sample(paths: list[str], n: int) -> list[int]:

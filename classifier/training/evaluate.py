@@ -234,8 +234,15 @@ def unseen_sources(card: dict) -> list[str]:
     return sorted(candidates - trained_sources(card))
 
 
+def run_folds(card: dict) -> set[str]:
+    """The family folds a run held out: those it names, and the studio fold whenever the protocol held out."""
+    config = card.get("training", {}).get("config", {})
+    return set(config.get("folds") or ()) | ({"studio"} if config.get("held_out", True) else set())
+
+
 def held_out_summary(
-    records: list[Record], p: np.ndarray, real_test_p: np.ndarray, threshold: float, band: tuple[float, float]
+    records: list[Record], p: np.ndarray, real_test_p: np.ndarray, threshold: float, band: tuple[float, float],
+    folds: set[str] | None = None,
 ) -> dict:
     """Each held-out family's figures from per-image probabilities (pure: the card test re-derives it).
 
@@ -259,18 +266,20 @@ def held_out_summary(
     return {
         "sources": {s: held_out_reason(s) for s in sorted({r.source for r in records})},
         "groups": rows,
-        "folds": fold_summary(rows),
+        "folds": fold_summary(rows, folds),
         "roc_auc_unseen_ai_vs_unseen_real": roc_auc(y, p),
         "worst_score": worst_held_out_score(rows),
     }
 
 
-def fold_summary(rows: list[dict]) -> dict[str, dict]:
+def fold_summary(rows: list[dict], folds: set[str] | None = None) -> dict[str, dict]:
     """Each family fold's verdict from its held-out rows: the worst generator AUC, the most AI called *real*,
-    the real families' shares, and whether every FOLD_TARGETS bound holds. Rows in no fold form "protocol"."""
+    the real families' shares, and whether every FOLD_TARGETS bound holds. Rows in none of the run's ``folds``
+    (None: every fold) form "protocol": a held-out TPDNE set is only a no-GAN fold when no GAN was trained on."""
     out: dict[str, dict] = {}
     for row in rows:
-        fold = fold_of(row["sources"][0]) or "protocol"
+        fold = fold_of(row["sources"][0])
+        fold = fold if fold and (folds is None or fold in folds) else "protocol"
         out.setdefault(fold, {"groups": []})["groups"].append(row["group"])
         f = out[fold]
         if row["label"] == "ai":
@@ -292,7 +301,7 @@ def held_out_report(clf: Classifier, records: list[Record], data: str | None, re
                     real_test_p: np.ndarray) -> dict:
     """The held-out families through the app's pipeline, with the per-image numbers behind them."""
     p, novel, _ = pipeline_outputs(clf, load_images(records, data))
-    summary_ = held_out_summary(records, p, real_test_p, clf.threshold, clf.band)
+    summary_ = held_out_summary(records, p, real_test_p, clf.threshold, clf.band, run_folds(clf.card))
     for row in summary_["groups"]:  # how often the "unlike the training data" warning fires per family
         row["flagged_novel"] = float(np.mean([novel[i] for i, r in enumerate(records)
                                               if held_out_group(r.source) == row["group"]]))
@@ -341,8 +350,11 @@ def same_recipe(a: dict, b: dict) -> bool:
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
+    # Options added after cards were written whose default is not what those cards trained with.
+    absent_means = {"aligned_families": (), "pair_aligned": False, "folds": ()}
+
     def norm(cfg: dict) -> dict:
-        full = {**defaults, **cfg}
+        full = {**defaults, **absent_means, **cfg}
         for key in ("sim_focus", "folds", "aligned_families"):  # tuples in the config, lists in JSON
             full[key] = list(full.get(key) or [])
         return {k: v for k, v in full.items() if k != "held_out"}

@@ -82,6 +82,11 @@ KNOWN_LIMITS = [
     "27 % of real photos are left uncertain (evaluate: close_crop). Crop a picture to the photo itself before "
     "checking it. A caption band of text along one side of a picture of at least 256 px is cut away "
     "(faces.content_box); text over the photo, or a band round a smaller picture, is still seen.",
+    "A Real verdict needs a calibrated P(AI) of at most 0.10, mirroring the AI cut of 0.90; faces in between are "
+    "Uncertain. Fakes from generators it never saw score in between more often than real photos do (held-out "
+    "TPDNE called real 25.6 -> 10.8 %, FaceChain 40.3 -> 10.4 %), at the cost of more real photos left uncertain "
+    "(held-out studio headshots called real 99.6 -> 94.7 %). Whole generator families held out in training "
+    "(every GAN, every FLUX model) are measured in docs/generalisation.md.",
     "A verdict is evidence, not proof: never use it alone to accuse anyone.",
 ]
 
