@@ -175,6 +175,9 @@ class RoundTrip:
 
     def __init__(self, family: str, weights_dir: str | Path = WEIGHTS_DIR) -> None:
         fam = FAMILIES[family]
+        if not (Path(weights_dir) / fam.encoder).is_file():
+            raise RuntimeError(f"aligned fakes need the {family} autoencoder in {weights_dir} (the shared "
+                               "weights folder, or $AIVR_WEIGHTS/taesd); train with --aligned none without them")
         self.family = fam
         self.encoder = make_encoder(read_weights(Path(weights_dir) / fam.encoder))
         self.decoder = make_decoder(read_weights(Path(weights_dir) / fam.decoder), fam.latent_channels)
