@@ -244,15 +244,14 @@ def cmd_conditions(args: argparse.Namespace) -> int:
 
 
 def cmd_folds(args: argparse.Namespace) -> int:
-    from .card import read_json
     from .predictor import model_dir_default
-    from .training.family_folds import FOLDS_FILE, fold_markdown, record, splice
+    from .training import docs
+    from .training.family_folds import record
 
     model_dir = Path(args.model_dir or model_dir_default())
-    doc = record(args.dirs, model_dir, args.note) if args.dirs else read_json(model_dir / FOLDS_FILE)
-    page = Path(__file__).resolve().parents[1] / "docs" / "generalisation.md"
-    page.write_text(splice(page.read_text(), fold_markdown(doc)))
-    print(fold_markdown(doc))
+    if args.dirs:
+        record(args.dirs, model_dir, args.note)
+    print(f"updated {', '.join(docs.write(model_dir)) or 'nothing: README.md and docs/ are up to date'}")
     return 0
 
 
@@ -452,9 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--write", action="store_true")
     s.set_defaults(func=cmd_report)
 
-    s = sub.add_parser("folds", help="record evaluated family-fold runs in models/family_folds.json and write "
-                                     "their table into docs/generalisation.md")
-    s.add_argument("dirs", nargs="*", help="evaluated run folders (none: only rewrite the table)")
+    s = sub.add_parser("folds", help="record evaluated family-fold runs in models/family_folds.json, then "
+                                     "regenerate the docs (their table is in docs/generalisation.md)")
+    s.add_argument("dirs", nargs="*", help="evaluated run folders (none: only regenerate)")
     s.add_argument("--note", nargs="+", default=None, help="one short note per folder")
     s.set_defaults(func=cmd_folds)
 

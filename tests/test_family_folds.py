@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from classifier.card import read_json
+from classifier.training import docs
 from classifier.training.evaluate import fold_summary, unseen_sources
-from classifier.training.family_folds import BEGIN, END, FOLDS_FILE, fold_markdown, fold_row
+from classifier.training.family_folds import FOLDS_FILE, fold_markdown, fold_row
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,5 +64,7 @@ def test_generalisation_page_quotes_the_recorded_fold_runs():
     doc = read_json(ROOT / "models" / FOLDS_FILE)
     page = (ROOT / "docs" / "generalisation.md").read_text()
     assert doc["runs"], "models/family_folds.json records no run"
-    quoted = page[page.index(BEGIN): page.index(END) + len(END)]
+    start, end = docs.markers("family-folds")
+    quoted = page[page.index(start) + len(start): page.index(end)].strip()
     assert quoted == fold_markdown(doc), "run `python -m classifier folds` to regenerate docs/generalisation.md"
+    assert fold_markdown(None).startswith("No family-fold run")

@@ -7,7 +7,8 @@
 - docs/results.md ``results``: every results table (``report.results_markdown``);
 - docs/experiments.md ``experiments``: one row per candidate in ``models/candidates.json``, its note cut to
   its first clause, with a link to the commit that recorded it (found in git history; none when absent);
-- docs/architecture.md ``conditions``: the image conditions as ``classifier/conditions.TABLE`` defines them.
+- docs/architecture.md ``conditions``: the image conditions as ``classifier/conditions.TABLE`` defines them;
+- docs/generalisation.md ``family-folds``: the family-fold runs in ``models/family_folds.json``.
 
 Fields that an older or newer evaluation lacks are left out or shown as "n/a", so the blocks regenerate
 whatever ``evaluate`` writes.
@@ -25,7 +26,8 @@ from ..conditions import TABLE, Scene
 from ..faces import Box, Framing
 from ..heldout import held_out_margin
 from ..limits import MAX_FACES
-from .report import _num, _pct, results_markdown
+from .family_folds import FOLDS_FILE, fold_markdown
+from .report import _load, _num, _pct, results_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 CANDIDATES_FILE = "candidates.json"
@@ -42,11 +44,6 @@ def splice(text: str, block: str, name: str) -> str:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{start}\n{block}\n{end}{tail}"
-
-
-def _load(model_dir: Path, name: str) -> dict | None:
-    path = model_dir / name
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 # -- README: one table ------------------------------------------------------------------------------------------
@@ -213,6 +210,7 @@ def blocks(model_dir: str | Path) -> dict[str, list[tuple[str, Callable[[], str]
         "docs/results.md": [("results", lambda: results_markdown(model_dir))],
         "docs/experiments.md": [("experiments", lambda: experiments_markdown(model_dir))],
         "docs/architecture.md": [("conditions", conditions_markdown)],
+        "docs/generalisation.md": [("family-folds", lambda: fold_markdown(_load(Path(model_dir), FOLDS_FILE)))],
     }
 
 

@@ -2,9 +2,10 @@
 
 ``python -m classifier folds DIR ...`` reads each evaluated run's card (``evaluate`` writes the held-out
 rows and ``fold_summary`` into it) and keeps one row per run in ``models/family_folds.json``;
-``docs/generalisation.md`` quotes the table ``fold_markdown`` makes from that file, and a test keeps the
-two equal. Kept apart from ``candidates.json`` on purpose: a fold run holds out other sources than the
-kin protocol, so its held-out margin is not comparable with the candidates' and must not rank among them.
+``docs/generalisation.md`` quotes the table ``fold_markdown`` makes from that file, one of the blocks
+``docs.py`` generates and ``tests/test_readme.py`` checks. Kept apart from ``candidates.json`` on purpose:
+a fold run holds out other sources than the kin protocol, so its held-out margin is not comparable with the
+candidates' and must not rank among them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 
 from ..card import CARD_FILE, read_json, write_json
 from .data import FOLD_TARGETS
+from .report import _num, _pct
 
 FOLDS_FILE = "family_folds.json"
-BEGIN, END = "<!-- family-folds:begin -->", "<!-- family-folds:end -->"
 
 
 def fold_row(card: dict, name: str, note: str = "") -> dict:
@@ -57,25 +58,18 @@ def record(dirs: list[str], model_dir: Path, notes: list[str] | None = None) -> 
     return doc
 
 
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.1f} %"
-
-
-def _auc(v: float | None) -> str:
-    return "-" if v is None else f"{v:.3f}"
-
-
-def fold_markdown(doc: dict) -> str:
-    """The runs' held-out families as one table (generated; docs/generalisation.md quotes it)."""
-    lines = [BEGIN, "",
-             "| run | aligned fakes | held-out family | n | ROC-AUC vs real test | called real | called AI |",
+def fold_markdown(doc: dict | None) -> str:
+    """The runs' held-out families and folds as tables (generated; docs/generalisation.md quotes them)."""
+    if not doc or not doc.get("runs"):
+        return "No family-fold run recorded yet (`python -m classifier folds DIR...`)."
+    lines = ["| run | aligned fakes | held-out family | n | ROC-AUC vs real test | called real | called AI |",
              "|---|---|---|---|---|---|---|"]
     for run in doc["runs"]:
         rec = run["recipe"]
         aligned = (f"{rec['aligned_images']} ({', '.join(rec['aligned_families'])}"
                    f"{', paired' if rec['pair_aligned'] else ''})") if rec["aligned_families"] else "none"
         for g in run["groups"]:
-            lines.append(f"| {run['run']} | {aligned} | {g['group']} | {g['n']} | {_auc(g['roc_auc_vs_real_test'])} | "
+            lines.append(f"| {run['run']} | {aligned} | {g['group']} | {g['n']} | {_num(g['roc_auc_vs_real_test'])} | "
                          f"{_pct(g['called_real'])} | {_pct(g['called_ai'])} |")
     lines += ["", "| run | fold | worst ROC-AUC | most AI called real | real called real / AI | meets targets |",
               "|---|---|---|---|---|---|"]
@@ -83,18 +77,10 @@ def fold_markdown(doc: dict) -> str:
         for name, f in run["folds"].items():
             real = (f"{_pct(f.get('least_real_called_real'))} / {_pct(f.get('most_real_called_ai'))}"
                     if "least_real_called_real" in f else "-")
-            lines.append(f"| {run['run']} | {name} | {_auc(f.get('worst_roc_auc'))} | "
+            lines.append(f"| {run['run']} | {name} | {_num(f.get('worst_roc_auc'))} | "
                          f"{_pct(f.get('most_ai_called_real'))} | {real} | {'yes' if f['meets_targets'] else 'no'} |")
     t = doc["targets"]
     lines += ["", f"Targets per fold: generators ROC-AUC >= {t['roc_auc']}, called real <= "
               f"{_pct(t['ai_called_real'])}; real families called real >= {_pct(t['real_called_real'])}, "
-              f"called AI <= {_pct(t['real_called_ai'])}.",
-              "", END]
+              f"called AI <= {_pct(t['real_called_ai'])}."]
     return "\n".join(lines)
-
-
-def splice(text: str, block: str) -> str:
-    """``text`` with its generated block replaced by ``block`` (markers included)."""
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return head + block + tail

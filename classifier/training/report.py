@@ -97,7 +97,7 @@ def _provenance(card: dict) -> str:
 
 def _load(model_dir: Path, name: str) -> dict | None:
     path = model_dir / name
-    return json.loads(path.read_text()) if path.exists() else None
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def results_markdown(model_dir: str | Path) -> str:
