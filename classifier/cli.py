@@ -135,7 +135,9 @@ def train_config(args: argparse.Namespace):
              "close_crop": args.close_crop, "caption": args.caption, "rescale": args.rescale,
              "folds": tuple(args.folds) if args.folds else None,
              "aligned_families": tuple(args.aligned) if args.aligned else None,
-             "aligned_per_family": args.aligned_per_family, "pair_aligned": True if args.pair_aligned else None}
+             "aligned_per_family": args.aligned_per_family, "pair_aligned": True if args.pair_aligned else None,
+             "aligned_focus": tuple(args.aligned_focus) if args.aligned_focus else None,
+             "pair_same_view": True if args.pair_same_view else None}
     overrides = {k: v for k, v in given.items() if v is not None}
     if overrides.get("aligned_families") == ("none",):
         overrides["aligned_families"] = ()
@@ -375,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="real training photos round-tripped per decoder family")
     s.add_argument("--pair-aligned", action="store_true",
                    help="show each aligned fake beside its own real photo in the same batch")
+    s.add_argument("--aligned-focus", nargs="+", default=None, metavar="POPULATION",
+                   help="populations or sources whose every real training photo each decoder round-trips too "
+                        "(e.g. celebahq_roeishc:ffhq celebahq_roeishc:celebahq celebahq_starganv2)")
+    s.add_argument("--pair-same-view", action="store_true",
+                   help="with --pair-aligned: give each fake and its real photo the same random view")
     s.add_argument("--head-refit", type=float, default=None, metavar="C",
                    help="then refit the head on validation features, sources balanced, at inverse L2 strength C")
     s.set_defaults(func=cmd_train)

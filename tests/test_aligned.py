@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.training.aligned import pick_photos, pixel_key
-from classifier.training.data import FAMILY_FOLDS, fold_decoders, fold_sources, protocol_split
+from classifier.training.aligned import pick_photos, pixel_key, with_focus
+from classifier.training.data import FAMILY_FOLDS, balanced_indices, fold_decoders, fold_sources, protocol_split
 from classifier.training.taesd import FAMILIES, WEIGHTS_DIR, read_zip_torch_state_dict
-from classifier.training.train import paired_indices
+from classifier.training.train import TrainConfig, _batches, paired_indices, paired_positions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "taesd_roundtrips.npz"
 TOLERANCE = 1e-3
@@ -95,6 +95,42 @@ def test_pairing_shows_each_fake_beside_its_own_real_photo() -> None:
     out = paired_indices(idx, y, partner)
     assert out.tolist() == [4, 2, 6, 3, 5, 0]
     assert (y[out] == y[idx]).all()  # class counts unchanged
+    out2, twin = paired_positions(idx, y, partner)
+    assert out2.tolist() == out.tolist()
+    assert twin.tolist() == [0, 0, 2, 4, 4, 5]  # position 1 shows fake 0's photo, position 3 fake 4's
+
+
+def test_focus_photos_get_a_fake_from_every_family() -> None:
+    picks = {"taesd": np.array([1, 5]), "taesdxl": np.array([2, 7])}
+    out = with_focus(picks, [5, 9])
+    assert out["taesd"].tolist() == [1, 5, 9]  # 5 was already picked: once, not twice
+    assert out["taesdxl"].tolist() == [2, 5, 7, 9]
+    assert with_focus(picks, []) is picks
+
+
+def _pair_views(same_view: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One training batch of real photos and 'fakes' that are pixel copies of them, paired; and, per
+    batch position, the position of the fake it is paired with."""
+    rng = np.random.default_rng(0)
+    reals = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8) for _ in range(4)]
+    images = reals + [r.copy() for r in reals]
+    y, partner = np.array([0] * 4 + [1] * 4), np.array([-1] * 4 + [0, 1, 2, 3])
+    cfg = TrainConfig(input_size=64, batch_size=8, steps_per_epoch=1, pair_aligned=True, pair_same_view=same_view)
+    weights = np.full(8, 1 / 8)
+    batches = _batches(images, [None] * 8, y, np.zeros(8, bool), weights, cfg, ["r"] * 4 + ["a"] * 4, partner)
+    x, _ = batches[0]
+    twin = paired_positions(balanced_indices(weights, 8, np.random.default_rng([cfg.seed, 0, 0])), y, partner)[1]
+    return x, twin
+
+
+def test_same_view_pairs_differ_only_in_the_fake() -> None:
+    # The fakes are pixel copies of their real photos, so under one shared view each pair is identical
+    x, twin = _pair_views(same_view=True)
+    pairs = [(k, f) for k, f in enumerate(twin) if f != k]
+    assert pairs
+    assert all(np.array_equal(x[k], x[f]) for k, f in pairs)
+    x, twin = _pair_views(same_view=False)  # independent views: the pairs no longer match
+    assert not any(np.array_equal(x[k], x[f]) for k, f in enumerate(twin) if f != k)
 
 
 def test_fold_split_removes_every_source_of_the_fold() -> None:

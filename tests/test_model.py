@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,23 @@ def test_train_command_line_passes_the_weight_average() -> None:
 
     assert cfg() == TrainConfig()
     assert cfg("--ema", "0.995", "--epochs", "15").ema_momentum == 0.995
+
+
+def test_make_train_retrains_the_shipped_recipe() -> None:
+    """``make train`` must rebuild the model that ships, not an older recipe: its flags give the card's config."""
+    import dataclasses
+    import json
+    import re
+    import shlex
+
+    root = Path(__file__).resolve().parents[1]
+    recipe = re.search(r"^RECIPE := (.*)$", (root / "Makefile").read_text(), re.M)
+    assert recipe, "the Makefile names the shipped recipe in RECIPE"
+    shipped = json.loads((root / "models" / "model_card.json").read_text())["training"]["config"]
+    made = dataclasses.asdict(cfg(*shlex.split(recipe.group(1))))
+    differ = {k: (made[k], v) for k, v in shipped.items()
+              if k in made and (list(made[k]) if isinstance(made[k], tuple) else made[k]) != v}
+    assert not differ, f"make train's recipe differs from the shipped card: {differ}"
 
 
 def test_train_command_line_passes_population_balancing() -> None:

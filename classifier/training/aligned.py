@@ -86,16 +86,27 @@ def cached_round_trips(family: str, images: list[np.ndarray], cache_dir: Path | 
     return [np.asarray(Image.open(p).convert("RGB")) for p in paths], len(todo)
 
 
+def with_focus(picks: dict[str, np.ndarray], focus: list[int] | None) -> dict[str, np.ndarray]:
+    """Each family's picks plus every ``focus`` photo (once): the photos whose look a generator imitates get a
+    fake by every decoder, so that look stops being evidence for *real*. Pure."""
+    if not focus:
+        return picks
+    return {f: np.union1d(idx, np.asarray(focus, dtype=int)) for f, idx in picks.items()}
+
+
 def aligned_fakes(images: list[np.ndarray], y: np.ndarray, sources: list[str], families: tuple[str, ...],
-                  per_family: int, seed: int, cache_dir: Path | None = None
+                  per_family: int, seed: int, cache_dir: Path | None = None, focus: list[int] | None = None
                   ) -> tuple[list[np.ndarray], list[int], list[str], dict]:
-    """Aligned fakes of real training photos: (fakes, index of each fake's real photo, its family, log)."""
+    """Aligned fakes of real training photos: (fakes, index of each fake's real photo, its family, log).
+
+    ``focus``: indices of real photos that every family round-trips on top of its ``per_family`` share."""
     t0 = time.time()
     fakes: list[np.ndarray] = []
     origin: list[int] = []
     family_of: list[str] = []
-    log: dict = {"families": {}, "per_family": per_family, "jpeg_quality": SAVED_QUALITY}
-    for family, idx in pick_photos(y, sources, families, per_family, seed).items():
+    log: dict = {"families": {}, "per_family": per_family, "focus_photos": len(focus or []),
+                 "jpeg_quality": SAVED_QUALITY}
+    for family, idx in with_focus(pick_photos(y, sources, families, per_family, seed), focus).items():
         t = time.time()
         made, new = cached_round_trips(family, [images[i] for i in idx], cache_dir)
         fakes += made

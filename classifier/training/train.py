@@ -148,6 +148,13 @@ class TrainConfig:
     # Show each aligned fake beside its own real photo in the same batch (the pair differs only in the
     # decoder's traces), instead of beside an unrelated real photo.
     pair_aligned: bool = False
+    # Populations (data.POPULATIONS names, or sources) whose every real training photo is round-tripped by each
+    # decoder on top of ``aligned_per_family``: FFHQ and CelebA-HQ are what StyleGAN and PGGAN imitate, so
+    # while they are only ever real, "looks like FFHQ" is evidence for *real* and those GANs pass.
+    aligned_focus: tuple[str, ...] = ()
+    # Give each paired fake and its real photo the same random view (crop, rescale, blur, JPEG, ...): the pair
+    # then differs only in the decoder's traces after the same degradation, never in the augmentation.
+    pair_same_view: bool = False
 
     def augmentation(self) -> AugmentConfig:
         aug = dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out,
@@ -232,12 +239,18 @@ def _p_frame(cfg: TrainConfig, label: int) -> float:
 def paired_indices(idx: np.ndarray, y: np.ndarray, partner: np.ndarray) -> np.ndarray:
     """``idx`` with each drawn fake that has a real partner (``partner[i] >= 0``) shown beside it: the real
     draws after it are replaced, in order, by the partners. Pure; the class counts do not change."""
-    out = idx.copy()
-    want = [int(partner[i]) for i in idx if partner[i] >= 0]
+    return paired_positions(idx, y, partner)[0]
+
+
+def paired_positions(idx: np.ndarray, y: np.ndarray, partner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``paired_indices`` and, per batch position, the position of the fake it is paired with (its own
+    position for the fake itself and for everything unpaired). Pure."""
+    out, twin = idx.copy(), np.arange(len(idx))
+    fakes = [k for k, i in enumerate(idx) if partner[i] >= 0]
     reals = [k for k, i in enumerate(idx) if y[i] == 0]
-    for k, p in zip(reals, want, strict=False):  # more fakes than real draws: the rest stay unpaired
-        out[k] = p
-    return out
+    for k, f in zip(reals, fakes, strict=False):  # more fakes than real draws: the rest stay unpaired
+        out[k], twin[k] = int(partner[idx[f]]), f
+    return out, twin
 
 
 def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str], partner: np.ndarray | None = None):
@@ -262,12 +275,18 @@ def _batches(images, boxes, y, gray, weights, cfg: TrainConfig, groups: list[str
         def __getitem__(self, k: int):
             rng = np.random.default_rng([cfg.seed, self.epoch, k])
             idx = balanced_indices(self.weights, cfg.batch_size, rng)
+            twin = np.arange(len(idx))
             if partner is not None:
-                idx = paired_indices(idx, y, partner)
+                idx, twin = paired_positions(idx, y, partner)
             xs = []
-            for i in idx:
-                xs.append(augment(images[i], boxes[i], cfg.input_size, rng, _p_gray(cfg, y[i], gray[i]), aug_cfg,
-                                  framing, _p_frame(cfg, y[i])))
+            for pos, i in enumerate(idx):
+                j, view_rng, f = i, rng, twin[pos]
+                if cfg.pair_same_view and partner is not None and partner[idx[f]] >= 0:
+                    # a pair: both views from one seed, drawn as for the real photo (its gray chance, its frame)
+                    j = int(partner[idx[f]])
+                    view_rng = np.random.default_rng([cfg.seed, self.epoch, k, 1 + f])
+                xs.append(augment(images[i], boxes[i], cfg.input_size, view_rng, _p_gray(cfg, y[j], gray[j]),
+                                  aug_cfg, framing, _p_frame(cfg, y[j])))
             x_b, y_b = np.stack(xs), y[idx].astype(np.float32)
             if cfg.cutmix:
                 x_b, y_b = cutmix(x_b, y_b, group_of[idx], cfg.cutmix, rng, cfg.cutmix_same_label)
@@ -467,9 +486,11 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
     families = tuple(f for f in cfg.aligned_families if f not in fold_decoders(cfg.folds))
     if families:
         n_real = len(tr_images)
+        focus = [i for i, r in enumerate(train_recs)
+                 if r.y == 0 and (r.population in cfg.aligned_focus or r.source in cfg.aligned_focus)]
         fakes, origin, family_of, aligned_log = aligned_fakes(tr_images[:len(train_recs)], y_tr[:len(train_recs)],
                                                               [r.source for r in train_recs], families,
-                                                              cfg.aligned_per_family, cfg.seed)
+                                                              cfg.aligned_per_family, cfg.seed, focus=focus)
         tr_images = tr_images + fakes
         tr_boxes = tr_boxes + [tr_boxes[i] for i in origin]
         y_tr = np.concatenate([y_tr, np.ones(len(fakes), dtype=y_tr.dtype)])
