@@ -30,7 +30,8 @@ def fold_row(card: dict, name: str, note: str = "") -> dict:
                    "seed": cfg.get("seed"), "folds": list(cfg.get("folds") or []),
                    "aligned_families": sorted(aligned.get("families", {})),
                    "aligned_images": sum(f["images"] for f in aligned.get("families", {}).values()),
-                   "pair_aligned": bool(cfg.get("pair_aligned")), "sim_fakes": cfg.get("sim_fakes")},
+                   "pair_aligned": bool(cfg.get("pair_aligned")), "pair_same_view": bool(cfg.get("pair_same_view")),
+                   "aligned_focus": list(cfg.get("aligned_focus") or []), "sim_fakes": cfg.get("sim_fakes")},
         "train_seconds": round(card["training"].get("seconds", 0)),
         "val_roc_auc": card["validation"]["roc_auc"],
         "test_roc_auc": (card.get("test") or {}).get("roc_auc"),
@@ -58,6 +59,17 @@ def record(dirs: list[str], model_dir: Path, notes: list[str] | None = None) -> 
     return doc
 
 
+def _pairing(rec: dict) -> str:
+    if not rec["pair_aligned"]:
+        return ""
+    return ", paired, one view per pair" if rec.get("pair_same_view") else ", paired"
+
+
+def _focus(rec: dict) -> str:
+    focus = rec.get("aligned_focus") or []
+    return f"; every photo of {', '.join(focus)}" if focus else ""
+
+
 def fold_markdown(doc: dict | None) -> str:
     """The runs' held-out families and folds as tables (generated; docs/generalisation.md quotes them)."""
     if not doc or not doc.get("runs"):
@@ -66,8 +78,8 @@ def fold_markdown(doc: dict | None) -> str:
              "|---|---|---|---|---|---|---|"]
     for run in doc["runs"]:
         rec = run["recipe"]
-        aligned = (f"{rec['aligned_images']} ({', '.join(rec['aligned_families'])}"
-                   f"{', paired' if rec['pair_aligned'] else ''})") if rec["aligned_families"] else "none"
+        aligned = (f"{rec['aligned_images']} ({', '.join(rec['aligned_families'])}{_pairing(rec)}"
+                   f"{_focus(rec)})") if rec["aligned_families"] else "none"
         for g in run["groups"]:
             lines.append(f"| {run['run']} | {aligned} | {g['group']} | {g['n']} | {_num(g['roc_auc_vs_real_test'])} | "
                          f"{_pct(g['called_real'])} | {_pct(g['called_ai'])} |")
