@@ -488,6 +488,9 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
         n_real = len(tr_images)
         focus = [i for i, r in enumerate(train_recs)
                  if r.y == 0 and (r.population in cfg.aligned_focus or r.source in cfg.aligned_focus)]
+        if cfg.aligned_focus and not focus:  # a misspelt population would silently focus on nothing
+            raise ValueError(f"--aligned-focus {' '.join(cfg.aligned_focus)}: no real training photo belongs to "
+                             "these populations or sources (names as in data.POPULATIONS, e.g. celebahq_roeishc:ffhq)")
         fakes, origin, family_of, aligned_log = aligned_fakes(tr_images[:len(train_recs)], y_tr[:len(train_recs)],
                                                               [r.source for r in train_recs], families,
                                                               cfg.aligned_per_family, cfg.seed, focus=focus)
