@@ -182,6 +182,19 @@ def test_the_rule_ranks_by_the_margin_over_each_held_out_target():
     assert candidates.best_candidate([a, b]) is a
 
 
+def test_held_out_ai_called_real_is_a_target_and_rows_that_record_it_rank_first():
+    """Issue 42: a generator ranked well (AUC 0.99) whose fakes are still called Real 18 % of the time misses."""
+    a, b = (candidates.candidate_row(_card(s, 0.9)) for s in (100, 200))
+    for row in (a, b):
+        row["held_out_groups"] = {"debruine_studio (london + canada)": 0.95, "facechain_style_previews": 0.99}
+    a["held_out_ai_called_real"] = {"facechain_style_previews": 0.18}
+    assert candidates.held_out_margin(a) == pytest.approx(-0.08)
+    assert candidates.held_out_margin(b) == pytest.approx(0.04)
+    assert candidates.best_candidate([a, b]) is a, "b was never measured on the target a misses"
+    b["held_out_ai_called_real"] = {"facechain_style_previews": 0.05}
+    assert candidates.best_candidate([a, b]) is b
+
+
 def test_margins_closer_than_one_held_out_photo_are_a_tie_settled_by_validation():
     """0.0002 of AUC on 67 FaceChain images is chance: the validation evidence decides, not that."""
     a, b, c = (candidates.candidate_row(_card(s, w)) for s, w in ((100, 0.86), (200, 0.82), (300, 0.95)))

@@ -3,10 +3,11 @@
 Every try is recorded in ``models/candidates.json``, failures included, so a later session sees
 what was tried. The rule looks at generalisation first: the worst margin over the held-out
 families' targets (real photos called real, target 0.90; a generator's AUC against real test
-photos, target 0.95), because what a user meets is sources the model never saw; margins closer than
-about one held-out photo (``MARGIN_TIE``) are a tie, settled by validation. Rows from before
-the held-out protocol have no such score and rank after every row that has one; among those, the
-worst validation source decides. A model whose test-split evaluation missed a release limit
+photos, target 0.95, and its images called real, at most 0.10), because what a user meets is
+sources the model never saw; margins closer than about one held-out photo (``MARGIN_TIE``) are a tie,
+settled by validation. Rows from before the held-out protocol have no such score and rank after every row
+that has one (and rows without the called-real figure after those with it); among those, the worst
+validation source decides. A model whose test-split evaluation missed a release limit
 (``release.release_gate``) is passed over: the gate vetoes, it never ranks.
 
 The model that ships may be the winner's recipe retrained on every source. Its row records which
@@ -28,7 +29,8 @@ from .soup import soup_label
 # difference is chance, not generalisation, and must not outrank the validation evidence below it.
 MARGIN_TIE = 0.005
 SELECTION_RULE = ("highest worst held-out margin over the targets (real photos: called real >= 0.90 and called AI "
-                  f"<= 0.05; a generator: AUC vs real test photos >= 0.95), margins within {MARGIN_TIE} of the best "
+                  "<= 0.05; a generator: AUC vs real test photos >= 0.95 and called real <= 0.10, rows that "
+                  f"record it ranking first), margins within {MARGIN_TIE} of the best "
                   "counting as a tie; then highest worst-source accuracy on validation; then balanced accuracy; "
                   "a model that fails a release limit on the test split (release.py) is passed over")
 
@@ -48,6 +50,8 @@ def candidate_row(card: dict) -> dict:
                                 for g in held.get("groups", [])},
             "held_out_real_called_ai": {g["group"]: round(g["called_ai"], 4) for g in held.get("groups", [])
                                         if g["label"] == "real"},
+            "held_out_ai_called_real": {g["group"]: round(g["called_real"], 4) for g in held.get("groups", [])
+                                        if g["label"] == "ai"},
             "held_out_sources": sorted(card["training"].get("held_out_sources") or {}),
             "simulated_fakes": (card["training"].get("simulated_fakes") or {}).get("n", 0),
             "steps": cfg["epochs"] * cfg["steps_per_epoch"],
@@ -128,7 +132,8 @@ def run_key(row: dict) -> tuple:
 
 def same_run(a: dict, b: dict) -> bool:
     """Two rows describe the same model: same run and the same results (a later option at its default)."""
-    results = ("val_roc_auc", "val_balanced_accuracy", "val_ece", "held_out_groups", "held_out_real_called_ai")
+    results = ("val_roc_auc", "val_balanced_accuracy", "val_ece", "held_out_groups", "held_out_real_called_ai",
+               "held_out_ai_called_real")
     return run_key(a) == run_key(b) and all(a.get(k) == b.get(k) for k in results)
 
 
@@ -136,16 +141,27 @@ def best_candidate(rows: list[dict]) -> dict:
     """The row ``SELECTION_RULE`` picks, among the candidates measured on their own (not the retrains) that no
     release limit vetoes (``release.release_gate``, which a test-split ``evaluate`` records in the card).
 
-    Rows measured on the held-out sources come first; among them, those within ``MARGIN_TIE`` of the best
-    margin are tied and the validation figures decide. Rows from before the protocol rank by validation only.
+    Rows measured on the held-out sources come first, and among them those that also record the held-out AI
+    images called real (issue 42's target, recorded since 2026-12-07); among those, margins within ``MARGIN_TIE``
+    of the best are tied and the validation figures decide. Rows from before the protocol rank by validation only.
     """
     own = [r for r in rows if r.get("retrain_of") is None and not r.get("release_gate_failed")]
+    # rows measured on more of the targets rank first: a row recorded before a target existed cannot miss it
+    depth = max((_targets_measured(r) for r in own), default=0)
+    own = [r for r in own if _targets_measured(r) == depth]
     margins = {id(r): held_out_margin(r) for r in own}
     measured = [r for r in own if margins[id(r)] is not None]
     if measured:
         top = max(margins[id(r)] for r in measured)
         own = [r for r in measured if margins[id(r)] > top - MARGIN_TIE - 1e-9]
     return max(own, key=lambda r: (r.get("val_worst_source_accuracy") or 0.0, r["val_balanced_accuracy"]))
+
+
+def _targets_measured(row: dict) -> int:
+    """0: no held-out figures; 1: held-out AUC and real-photo shares; 2: also held-out AI called real."""
+    if not row.get("held_out_groups"):
+        return 0
+    return 2 if row.get("held_out_ai_called_real") else 1
 
 
 def shipped_is_the_winner(shipped: dict, rows: list[dict]) -> bool:
