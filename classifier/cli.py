@@ -149,12 +149,13 @@ def train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .training.refit import refit_head
+    from .training.refit import keep_network, refit_head
     from .training.train import MODELS_DIR, train
 
     cfg, out_dir = train_config(args), Path(args.out) if args.out else MODELS_DIR
     train(cfg, data=args.data, out_dir=out_dir)
     if cfg.head_refit_c is not None:  # the recipe's second step: refit builds on train, never the other way
+        print(f"the network before its head refit: {keep_network(out_dir)}", flush=True)
         refit_head(out_dir, out_dir, cfg.head_refit_c, args.data, network="this run's network")
     return 0
 

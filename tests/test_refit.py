@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is a training dependency")
 
-from classifier.training.refit import cross_fitted_logits, fit_head, fold_of  # noqa: E402
+from classifier.training.refit import cross_fitted_logits, fit_head, fold_of, keep_network  # noqa: E402
 
 
 def _toy(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -155,3 +155,18 @@ def test_refit_refuses_an_unknown_kind_of_augmented_crop(tmp_path) -> None:
 
     with pytest.raises(ValueError, match="augmented_kind"):
         refit_head(tmp_path, tmp_path / "out", 0.3, augmented_views=1, augmented_kind="mystery")
+
+
+def test_the_network_before_a_head_refit_is_kept(tmp_path) -> None:
+    """train --head-refit overwrites its folder; the network as trained is copied aside first, untouched."""
+    run = tmp_path / "ft_aligned"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"network")
+    (run / "model_card.json").write_text('{"version": "x"}')
+    kept = keep_network(run, tmp_path / "networks")
+    assert kept == tmp_path / "networks" / "ft_aligned"
+    assert (kept / "model.keras").read_bytes() == b"network"
+    assert (kept / "model_card.json").read_text() == '{"version": "x"}'
+    assert not (kept / "model.tflite").exists(), "a file the run lacks is not made up"
+    (run / "model.keras").write_bytes(b"refitted")  # what the refit then does to the run's folder
+    assert (kept / "model.keras").read_bytes() == b"network"
