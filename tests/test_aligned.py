@@ -20,7 +20,7 @@ import pytest
 from classifier.training.aligned import pick_photos, pixel_key, with_focus
 from classifier.training.data import FAMILY_FOLDS, balanced_indices, fold_decoders, fold_sources, protocol_split
 from classifier.training.taesd import FAMILIES, WEIGHTS_DIR, read_zip_torch_state_dict
-from classifier.training.train import TrainConfig, _batches, paired_indices, paired_positions
+from classifier.training.train import TrainConfig, _batches, pair_augmentation, paired_indices, paired_positions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "taesd_roundtrips.npz"
 TOLERANCE = 1e-3
@@ -108,14 +108,15 @@ def test_focus_photos_get_a_fake_from_every_family() -> None:
     assert with_focus(picks, []) is picks
 
 
-def _pair_views(same_view: bool) -> tuple[np.ndarray, np.ndarray]:
+def _pair_views(same_view: bool, pair_degrade: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One training batch of real photos and 'fakes' that are pixel copies of them, paired; and, per
     batch position, the position of the fake it is paired with."""
     rng = np.random.default_rng(0)
     reals = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8) for _ in range(4)]
     images = reals + [r.copy() for r in reals]
     y, partner = np.array([0] * 4 + [1] * 4), np.array([-1] * 4 + [0, 1, 2, 3])
-    cfg = TrainConfig(input_size=64, batch_size=8, steps_per_epoch=1, pair_aligned=True, pair_same_view=same_view)
+    cfg = TrainConfig(input_size=64, batch_size=8, steps_per_epoch=1, pair_aligned=True, pair_same_view=same_view,
+                      pair_degrade=pair_degrade)
     weights = np.full(8, 1 / 8)
     batches = _batches(images, [None] * 8, y, np.zeros(8, bool), weights, cfg, ["r"] * 4 + ["a"] * 4, partner)
     x, _ = batches[0]
@@ -131,6 +132,18 @@ def test_same_view_pairs_differ_only_in_the_fake() -> None:
     assert all(np.array_equal(x[k], x[f]) for k, f in pairs)
     x, twin = _pair_views(same_view=False)  # independent views: the pairs no longer match
     assert not any(np.array_equal(x[k], x[f]) for k, f in enumerate(twin) if f != k)
+
+
+def test_pair_views_can_keep_the_decoders_traces() -> None:
+    # Unpaired views keep every degradation; a pair's view at pair_degrade 0 is never resampled, blurred,
+    # noised, JPEG-compressed or polished, so a fake's traces reach the network
+    aug = TrainConfig(rescale=0.7).augmentation()
+    light = pair_augmentation(aug, 0.0)
+    assert (light.p_rescale, light.p_blur, light.p_noise, light.p_jpeg, light.p_polish) == (0, 0, 0, 0, 0)
+    assert (light.p_flip, light.p_colour, light.crop_scale) == (aug.p_flip, aug.p_colour, aug.crop_scale)
+    assert pair_augmentation(aug, 1.0) == aug
+    x, twin = _pair_views(same_view=True, pair_degrade=0.0)  # still one shared view per pair
+    assert all(np.array_equal(x[k], x[f]) for k, f in enumerate(twin) if f != k)
 
 
 def test_fold_split_removes_every_source_of_the_fold() -> None:
