@@ -137,7 +137,8 @@ def train_config(args: argparse.Namespace):
              "aligned_families": tuple(args.aligned) if args.aligned else None,
              "aligned_per_family": args.aligned_per_family, "pair_aligned": True if args.pair_aligned else None,
              "aligned_focus": tuple(args.aligned_focus) if args.aligned_focus else None,
-             "pair_same_view": True if args.pair_same_view else None, "pair_degrade": args.pair_degrade}
+             "pair_same_view": True if args.pair_same_view else None, "pair_degrade": args.pair_degrade,
+             "aligned_weight": args.aligned_weight}
     overrides = {k: v for k, v in given.items() if v is not None}
     if overrides.get("aligned_families") == ("none",):
         overrides["aligned_families"] = ()
@@ -383,6 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(e.g. celebahq_roeishc:ffhq celebahq_roeishc:celebahq celebahq_starganv2)")
     s.add_argument("--pair-same-view", action="store_true",
                    help="with --pair-aligned: give each fake and its real photo the same random view")
+    s.add_argument("--aligned-weight", type=float, default=None, metavar="W",
+                   help="sampling weight of the aligned fakes relative to each other AI source (default 1)")
     s.add_argument("--pair-degrade", type=float, default=None, metavar="S",
                    help="with --pair-same-view: scale the rescale, blur, noise, JPEG and polish chances of a "
                         "pair's view (0: the pair keeps the decoder's traces; default: as every view)")

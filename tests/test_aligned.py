@@ -156,3 +156,17 @@ def test_fold_split_removes_every_source_of_the_fold() -> None:
     assert {r.source for r in roles["train"]} == {"sd21_sdfd"}
     assert fold_sources(["no_gan"]) == set(FAMILY_FOLDS["no_gan"].sources)
     assert fold_decoders(["no_flux"]) == {"taef1", "taef2"}
+
+
+def test_aligned_weight_leans_the_ai_class_towards_the_aligned_fakes() -> None:
+    from classifier.training.aligned import ALIGNED_SOURCE
+    from classifier.training.data import sampling_weights
+
+    y = np.array([0, 0, 1, 1, 1, 1])
+    groups = ["r", "r", "sd", "sd", ALIGNED_SOURCE, ALIGNED_SOURCE]
+    cfg = TrainConfig(aligned_weight=3.0)
+    w = sampling_weights(y, groups, cfg.group_scale())
+    assert np.isclose(w[y == 0].sum(), 0.5)  # the classes stay balanced
+    assert np.isclose(w[4:].sum(), 3 * w[2:4].sum())
+    assert cfg.group_scale({ALIGNED_SOURCE: 0.5, "sd": 2.0}) == {ALIGNED_SOURCE: 1.5, "sd": 2.0}
+    assert TrainConfig().group_scale() == {}

@@ -160,6 +160,16 @@ class TrainConfig:
     # lose the decoder's traces, so the pair becomes one image with two labels: 3.18.0, fine-tuned so, called
     # 100 % of aligned taesd fakes of test photos real. Unpaired views keep the full augmentation (robustness).
     pair_degrade: float | None = None
+    # The aligned fakes' sampling weight relative to each other AI source (data.sampling_weights' scale). At 1
+    # they are one AI group of about nine, some 2 fakes in a batch of 32: too few views to learn a subtle trace.
+    aligned_weight: float = 1.0
+
+    def group_scale(self, scale: dict[str, float] | None = None) -> dict[str, float]:
+        """``scale`` (sampling group -> relative weight) with the aligned group's weight times ``aligned_weight``."""
+        out = dict(scale or {})
+        if self.aligned_weight != 1.0:
+            out[ALIGNED_SOURCE] = out.get(ALIGNED_SOURCE, 1.0) * self.aligned_weight
+        return out
 
     def augmentation(self) -> AugmentConfig:
         aug = dataclasses.replace(AugmentConfig().degraded(self.degrade), p_zoom_out=self.zoom_out,
@@ -360,7 +370,7 @@ def _SourceReweighting(batches, images, boxes, y, gray, sources: list[str], cfg:
             loss = cal.log_loss(logits_of(self.model, x), y[probe])
             losses = {str(s): float(loss[src[probe] == s].mean()) for s in np.unique(src[probe])}
             scale = source_scale(losses, cfg.reweight_power)
-            batches.weights = sampling_weights(y, sources, scale)
+            batches.weights = sampling_weights(y, sources, cfg.group_scale(scale))
             self.log.append({"epoch": epoch, "probe_loss": losses, "scale": scale})
             print("source reweighting:", json.dumps({s: [round(losses[s], 3), round(scale[s], 2)] for s in losses}),
                   flush=True)
@@ -531,7 +541,8 @@ def train(cfg: TrainConfig, data: str | None = None, out_dir: Path = MODELS_DIR)
             keras.metrics.AUC(from_logits=True, name="auc"),
         ],
     )
-    batches = _batches(tr_images, tr_boxes, y_tr, gray, sampling_weights(y_tr, tr_groups), cfg, tr_groups,
+    weights = sampling_weights(y_tr, tr_groups, cfg.group_scale())
+    batches = _batches(tr_images, tr_boxes, y_tr, gray, weights, cfg, tr_groups,
                        partner if cfg.pair_aligned and families else None)
     reweighting = None
     if cfg.reweight_power is not None:
