@@ -139,8 +139,9 @@ def test_pair_views_can_keep_the_decoders_traces() -> None:
     # noised, JPEG-compressed or polished, so a fake's traces reach the network
     aug = TrainConfig(rescale=0.7).augmentation()
     light = pair_augmentation(aug, 0.0)
-    assert (light.p_rescale, light.p_blur, light.p_noise, light.p_jpeg, light.p_polish) == (0, 0, 0, 0, 0)
-    assert (light.p_flip, light.p_colour, light.crop_scale) == (aug.p_flip, aug.p_colour, aug.crop_scale)
+    assert (light.p_rescale, light.p_blur, light.p_noise, light.p_jpeg, light.p_polish, light.p_rotate) == (0,) * 6
+    assert light.aspect == (1.0, 1.0) and light.crop_scale == (1.0, aug.crop_scale[1])  # never interpolated
+    assert (light.p_flip, light.p_colour, light.crop_shift) == (aug.p_flip, aug.p_colour, aug.crop_shift)
     assert pair_augmentation(aug, 1.0) == aug
     x, twin = _pair_views(same_view=True, pair_degrade=0.0)  # still one shared view per pair
     assert all(np.array_equal(x[k], x[f]) for k, f in enumerate(twin) if f != k)

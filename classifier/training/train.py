@@ -155,10 +155,10 @@ class TrainConfig:
     # Give each paired fake and its real photo the same random view (crop, rescale, blur, JPEG, ...): the pair
     # then differs only in the decoder's traces after the same degradation, never in the augmentation.
     pair_same_view: bool = False
-    # With ``pair_same_view``: scale the detail-destroying steps (rescale, blur, noise, JPEG; and polish, which
-    # resamples) of a *pair's* view by this factor; None = as every other view. At 1 about 9 in 10 pair views
-    # lose the decoder's traces, so the pair becomes one image with two labels: 3.18.0, fine-tuned so, called
-    # 100 % of aligned taesd fakes of test photos real. Unpaired views keep the full augmentation (robustness).
+    # With ``pair_same_view``: scale every step that resamples or degrades a *pair's* view by this factor
+    # (``pair_augmentation``); None = as every other view. At 1 nearly every pair view is interpolated, so the pair
+    # becomes one image with two labels: 3.18.0, fine-tuned so, called 100 % of aligned taesd fakes of test photos
+    # real. Unpaired views keep the full augmentation (robustness).
     pair_degrade: float | None = None
     # The aligned fakes' sampling weight relative to each other AI source (data.sampling_weights' scale). At 1
     # they are one AI group of about nine, some 2 fakes in a batch of 32: too few views to learn a subtle trace.
@@ -258,9 +258,18 @@ def paired_indices(idx: np.ndarray, y: np.ndarray, partner: np.ndarray) -> np.nd
 
 
 def pair_augmentation(aug: AugmentConfig, scale: float) -> AugmentConfig:
-    """A pair's view: ``aug`` with the steps that erase fine traces ``scale`` times as likely. Polish counts
-    among them, since its up-scaling and smoothing resample the pixels. Pure."""
-    return dataclasses.replace(aug.degraded(scale), p_polish=aug.p_polish * scale)
+    """A pair's view: ``aug`` with every step that resamples or degrades the pixels ``scale`` times as likely (or
+    its range ``scale`` times as wide). Besides rescale, blur, noise and JPEG that is polish (it up-scales and
+    smooths), rotation, aspect squash, crop zoom-in and zoom-out: each interpolates, and at ``scale`` 0 the
+    crop is cut at native pixels, so a decoder's 8-px periodic traces reach the network as the decoder left
+    them. Pure."""
+    def toward_one(lo_hi: tuple[float, float]) -> tuple[float, float]:
+        return (1.0 - (1.0 - lo_hi[0]) * scale, 1.0 + (lo_hi[1] - 1.0) * scale)
+
+    return dataclasses.replace(
+        aug.degraded(scale), p_polish=aug.p_polish * scale, p_rotate=aug.p_rotate * scale,
+        aspect=toward_one(aug.aspect), crop_scale=(toward_one(aug.crop_scale)[0], aug.crop_scale[1]),
+        p_zoom_out=aug.p_zoom_out * scale, p_close=aug.p_close * scale)
 
 
 def paired_positions(idx: np.ndarray, y: np.ndarray, partner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
