@@ -10,8 +10,8 @@ are intact, as in the aligned fakes of training; at 2x they went through the 2x 
 model, ROC-AUC fake vs control and the verdict shares, through the app's pipeline.
 
 Needs the dataset and the decoders (../shared/weights/taesd); 1-2 min per decoder at 1x, 4x that at 2x (2 cores).
-2026-12-07, taesd at 1x: 3.0.0 AUC 0.628 and 3.18.0 (fine-tuned with aligned pairs under the full augmentation)
-0.730, both calling 100 % of the fakes real.
+2026-12-07, at 1x, n=100: taesd AUC 3.0.0 0.628, 3.18.0 (aligned pairs under the full augmentation) 0.730, 3.19.0
+(paired views never degraded) 0.790; taesd3 0.535 / 0.563 / 0.606; every model calls 99-100 % of the fakes real.
 """
 
 from __future__ import annotations
