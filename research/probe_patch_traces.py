@@ -25,6 +25,7 @@ Needs the dataset, the aligned cache and the decoders (../shared/weights/taesd) 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -139,7 +140,8 @@ def main() -> None:
     s_photos = score(photos)
     print("\n| test | n | ROC-AUC |\n|---|---|---|")
     for fam in args.test_families:
-        made, _ = cached_round_trips(fam, photos, Path("/tmp/aivr_probe_aligned_test"))
+        with tempfile.TemporaryDirectory() as tmp:  # the test fakes are not kept (research probes write no file)
+            made, _ = cached_round_trips(fam, photos, Path(tmp))
         print(f"| {fam} fakes of real test photos vs those photos | {len(made)} | {auc(score(made), s_photos):.3f} |",
               flush=True)
     for s in args.shrunk:  # made at s x the size and shrunk back, against controls resampled the same way
