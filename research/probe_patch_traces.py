@@ -16,7 +16,7 @@ Prints ROC-AUC for fresh fakes of real *test* photos against those photos (did i
 source against real test photos and every AI source against the *sharp* real test photos (studio, CelebA-HQ,
 SCUT-FBP5500): a trace detector must beat sharpness. ``--shrunk 2 4``: fakes made at 2x and 4x the photo's size and
 shrunk back (the way a 1024 px generator's image became a 256 px dataset JPEG) against controls resampled alike.
-Needs the dataset, the aligned cache and the decoders (../shared/weights/taesd) for the test fakes; about 25 min on
+Needs the dataset, the aligned cache and the decoders (../shared/weights/taesd) for the test fakes; about 36 min on
 2 cores.
 2026-12-07, --whiten: taesd 0.997, taesd3 0.976, taef2 (never trained on) 0.846; made at 2x / 4x and shrunk: 0.728 /
 0.527; generators vs sharp real test photos 0.40-0.70 (StyleGAN 0.41-0.48); studio headshots (real) vs real 0.977.
@@ -92,6 +92,11 @@ def make_trace_net(width: int, whiten: bool):
     return keras.Model(inp, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))
 
 
+def sample(records: list, k: int, seed: int) -> list:
+    """At most ``k`` of ``records``, drawn the same way on every run."""
+    return [records[i] for i in np.random.default_rng(seed).choice(len(records), min(k, len(records)), replace=False)]
+
+
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]))
 
@@ -134,8 +139,6 @@ def main() -> None:
 
     recs = read_manifest(None)
     real_test = [r for r in recs if r.y == 0 and r.split == "test"]
-    sample = lambda rs, k, seed: [rs[i] for i in np.random.default_rng(seed).choice(len(rs), min(k, len(rs)),  # noqa: E731
-                                                                                      replace=False)]
     photos = [im[: im.shape[0] // 8 * 8, : im.shape[1] // 8 * 8] for im in load_images(sample(real_test, 150, 3))]
     s_photos = score(photos)
     print("\n| test | n | ROC-AUC |\n|---|---|---|")
@@ -144,18 +147,18 @@ def main() -> None:
             made, _ = cached_round_trips(fam, photos, Path(tmp))
         print(f"| {fam} fakes of real test photos vs those photos | {len(made)} | {auc(score(made), s_photos):.3f} |",
               flush=True)
+    trip, few = RoundTrip(args.test_families[0]), photos[:60]  # a 4x round trip takes ~6 s a photo
     for s in args.shrunk:  # made at s x the size and shrunk back, against controls resampled the same way
-        trip = RoundTrip(args.test_families[0])
-        few = photos[:60]  # a 4x round trip takes ~6 s a photo
         made, controls = resampled(few, s, trip), resampled(few, s, None)
         print(f"| {args.test_families[0]} fakes made at {s}x and shrunk {s}x vs controls | {len(made)} | "
               f"{auc(score(made), score(controls)):.3f} |", flush=True)
     s_real = score(load_images(sample(real_test, 400, 4)))
     s_sharp = score(load_images([r for r in real_test if r.source in SHARP_REAL]))
     for src in sorted({r.source for r in recs}):
-        s = score(load_images(sample([r for r in recs if r.source == src], args.per_source, 5)))
-        label = "AI" if "ai" == next(r.label for r in recs if r.source == src) else "real"
-        vs_sharp = f"; vs {len(s_sharp)} sharp real test photos {auc(s, s_sharp):.3f}" if label == "AI" else ""
+        rs = [r for r in recs if r.source == src]
+        s = score(load_images(sample(rs, args.per_source, 5)))
+        label = "AI" if rs[0].y else "real"
+        vs_sharp = f"; vs {len(s_sharp)} sharp real test photos {auc(s, s_sharp):.3f}" if rs[0].y else ""
         print(f"| {label} {src} vs 400 real test photos{vs_sharp} | {len(s)} | {auc(s, s_real):.3f} |", flush=True)
     print(f"\n<!-- {time.time() - t0:.0f} s -->")
 
