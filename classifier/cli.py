@@ -104,10 +104,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def check_names(overrides: dict) -> None:
     """Unknown fold or decoder names are a usage error, said before any data is read."""
+    from .training.aligned import KNOWN_FAMILIES
     from .training.data import FAMILY_FOLDS
-    from .training.taesd import FAMILIES
 
-    for key, known in (("folds", FAMILY_FOLDS), ("aligned_families", FAMILIES)):
+    for key, known in (("folds", FAMILY_FOLDS), ("aligned_families", KNOWN_FAMILIES)):
         unknown = set(overrides.get(key) or ()) - set(known)
         if unknown:
             raise SystemExit(f"unknown {key.replace('_', ' ')}: {', '.join(sorted(unknown))} "
@@ -373,10 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--folds", nargs="+", default=None, metavar="FOLD",
                    help="family folds to hold out as well (protocol runs): no_gan, no_flux, studio")
     s.add_argument("--aligned", nargs="+", default=None, metavar="FAMILY",
-                   help="latent-diffusion decoders that make aligned fakes (taesd taesdxl taesd3 taef1 taef2), "
-                        "or 'none'")
+                   help="families that make aligned fakes: latent-diffusion decoders (taesd taesdxl taesd3 taef1 "
+                        "taef2) and the GAN up-sampler esrgan; or 'none'")
     s.add_argument("--aligned-per-family", type=int, default=None, metavar="N",
-                   help="real training photos round-tripped per decoder family")
+                   help="real training photos round-tripped per family")
     s.add_argument("--pair-aligned", action="store_true",
                    help="show each aligned fake beside its own real photo in the same batch")
     s.add_argument("--aligned-focus", nargs="+", default=None, metavar="POPULATION",

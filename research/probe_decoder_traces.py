@@ -24,13 +24,13 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from classifier.predictor import load_classifier
+from classifier.training.aligned import round_trip
 from classifier.training.augment import jpeg_roundtrip
 from classifier.training.data import load_images, read_manifest
 from classifier.training.evaluate import trained_sources
-from classifier.training.taesd import RoundTrip
 
 
-def resampled(images: list[np.ndarray], s: int, trip: RoundTrip | None) -> list[np.ndarray]:
+def resampled(images: list[np.ndarray], s: int, trip) -> list[np.ndarray]:
     """Each image enlarged ``s`` times, round-tripped by ``trip`` (None: not), shrunk back, saved as JPEG 90."""
     big = [im if s == 1 else cv2.resize(im, (im.shape[1] * s, im.shape[0] * s), interpolation=cv2.INTER_CUBIC)
            for im in images]
@@ -43,7 +43,8 @@ def resampled(images: list[np.ndarray], s: int, trip: RoundTrip | None) -> list[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=["models"])
-    ap.add_argument("--decoders", nargs="+", default=["taesd", "taef2"])
+    ap.add_argument("--decoders", nargs="+", default=["taesd", "taef2"],
+                    help="aligned families: taesd taesdxl taesd3 taef1 taef2, or esrgan (the GAN up-sampler)")
     ap.add_argument("--scales", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--n", type=int, default=100, help="real test photos")
     args = ap.parse_args()
@@ -58,7 +59,7 @@ def main() -> None:
           "controls called AI |")
     print("|---|---|---|---|---|---|---|", flush=True)
     for family in args.decoders:
-        trip = RoundTrip(family)
+        trip = round_trip(family)
         for s in args.scales:
             t = time.time()
             fakes, controls = resampled(images, s, trip), resampled(images, s, None)

@@ -22,8 +22,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import esrgan
 from .data import CACHE_DIR
 from .taesd import FAMILIES
+
+# Every family that makes aligned fakes: the five latent-diffusion decoders, then the GAN up-sampler.
+KNOWN_FAMILIES: tuple[str, ...] = (*FAMILIES, esrgan.FAMILY)
 
 ALIGNED_SOURCE = "aligned_ldm_decoders"  # one AI-class sampling group for every family's fakes
 SAVED_QUALITY = 90  # the dataset's JPEG quality (its README)
@@ -64,7 +68,25 @@ def pick_photos(y: np.ndarray, sources: list[str], families: tuple[str, ...], pe
                              for s in real_sources])
     rng.shuffle(picked)
     dealt = np.array_split(picked[: per_family * len(every)], len(every))
-    return {f: np.sort(part) for f, part in zip(every, dealt, strict=True) if f in families}
+    out = {f: np.sort(part) for f, part in zip(every, dealt, strict=True) if f in families}
+    # A family outside the decoders' deal draws its own photos (same equal shares), so adding one never
+    # changes which photos the decoders pair with, and their cached fakes stay valid.
+    for f in (f for f in families if f not in every):
+        own = np.random.default_rng([seed, 777, KNOWN_FAMILIES.index(f)])
+        per_source = max(1, -(-per_family // len(real_sources)))
+        idx = np.concatenate([own.permutation(np.flatnonzero((src == s) & (np.asarray(y) == 0)))[:per_source]
+                              for s in real_sources])
+        out[f] = np.sort(own.permutation(idx)[:per_family])
+    return out
+
+
+def round_trip(family: str):
+    """The family's fake maker (``.uint8(images, batch)``): the GAN up-sampler or a decoder's round trip."""
+    if family == esrgan.FAMILY:
+        return esrgan.RoundTrip()
+    from .taesd import RoundTrip  # TensorFlow: only when a fake must be made
+
+    return RoundTrip(family)
 
 
 def cached_round_trips(family: str, images: list[np.ndarray], cache_dir: Path | None = None,
@@ -75,9 +97,7 @@ def cached_round_trips(family: str, images: list[np.ndarray], cache_dir: Path | 
     paths = [folder / f"{pixel_key(im)}.jpg" for im in images]
     todo = [k for k, p in enumerate(paths) if not p.is_file()]
     if todo:
-        from .taesd import RoundTrip  # TensorFlow: only when something is missing
-
-        trip = RoundTrip(family)
+        trip = round_trip(family)
         for s in range(0, len(todo), 256):  # write as we go: an interrupted run keeps what it made
             part = todo[s:s + 256]
             for k, fake in zip(part, trip.uint8([images[k] for k in part], batch=batch), strict=True):
