@@ -12,6 +12,8 @@ model, ROC-AUC fake vs control and the verdict shares, through the app's pipelin
 Needs the dataset and the decoders (../shared/weights/taesd); 1-2 min per decoder at 1x, 4x that at 2x (2 cores).
 2026-12-07, at 1x, n=100: taesd AUC 3.0.0 0.628, 3.18.0 (aligned pairs under the full augmentation) 0.730, 3.19.0
 (paired views never degraded) 0.790; taesd3 0.535 / 0.563 / 0.606; every model calls 99-100 % of the fakes real.
+Real-ESRGAN (``--decoders esrgan --scales 1 --n 60``, a GAN up-sampler): 3.0.0 AUC 0.616, 100 % called real;
+the fold_esrgan run, trained with them, 0.960 (25 % called AI, 40 % real).
 """
 
 from __future__ import annotations

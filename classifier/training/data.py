@@ -91,7 +91,8 @@ GAN_SOURCES = ("gan_boredhumans_basemax", "stylegan_tpdne_roeishc", "stylegan2_t
 FLUX_SOURCES = ("flux1schnell_sfhqt2i", "flux1dev_sfhqt2i")
 FAMILY_FOLDS: dict[str, Fold] = {f.name: f for f in (
     Fold("no_gan", GAN_SOURCES, (),
-         "every StyleGAN-family source out: can diffusion, decoder and simulated fakes alone catch a GAN?"),
+         "every StyleGAN-family source out: can diffusion, decoder, simulated and GAN up-sampler (esrgan) "
+         "fakes alone catch a GAN face?"),
     Fold("no_flux", FLUX_SOURCES, ("taef1", "taef2"),
          "FLUX.1 (schnell + dev) and the FLUX decoders out: no training source is fine-tuned from FLUX"),
     Fold("studio", REAL_HELD_OUT_SOURCES, (),
