@@ -26,13 +26,13 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from classifier.predictor import load_classifier
-from classifier.training.aligned import round_trip
+from classifier.training.aligned import FakeMaker, round_trip
 from classifier.training.augment import jpeg_roundtrip
 from classifier.training.data import load_images, read_manifest
 from classifier.training.evaluate import trained_sources
 
 
-def resampled(images: list[np.ndarray], s: int, trip) -> list[np.ndarray]:
+def resampled(images: list[np.ndarray], s: int, trip: FakeMaker | None) -> list[np.ndarray]:
     """Each image enlarged ``s`` times, round-tripped by ``trip`` (None: not), shrunk back, saved as JPEG 90."""
     big = [im if s == 1 else cv2.resize(im, (im.shape[1] * s, im.shape[0] * s), interpolation=cv2.INTER_CUBIC)
            for im in images]

@@ -18,6 +18,7 @@ import hashlib
 import io
 import time
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -28,6 +29,13 @@ from .taesd import FAMILIES
 
 # Every family that makes aligned fakes: the five latent-diffusion decoders, then the GAN up-sampler.
 KNOWN_FAMILIES: tuple[str, ...] = (*FAMILIES, esrgan.FAMILY)
+
+
+class FakeMaker(Protocol):
+    """What every family's fake maker offers (``taesd.RoundTrip``, ``esrgan.RoundTrip``)."""
+
+    def uint8(self, images: list[np.ndarray], batch: int = ...) -> list[np.ndarray]: ...
+
 
 ALIGNED_SOURCE = "aligned_ldm_decoders"  # one AI-class sampling group for every family's fakes
 SAVED_QUALITY = 90  # the dataset's JPEG quality (its README)
@@ -61,11 +69,15 @@ def pick_photos(y: np.ndarray, sources: list[str], families: tuple[str, ...], pe
     leaves a decoder out pairs the others with the same photos as a run that uses all (cache hits)."""
     rng = np.random.default_rng([seed, 777])
     src = np.asarray(sources)
-    real_sources = sorted(set(src[np.asarray(y) == 0]))
+    real = np.asarray(y) == 0
+    real_sources = sorted(set(src[real]))
+
+    def equal_shares(gen: np.random.Generator, per_source: int) -> np.ndarray:
+        # up to ``per_source`` random real photos of every real source, in source order
+        return np.concatenate([gen.permutation(np.flatnonzero((src == s) & real))[:per_source] for s in real_sources])
+
     every = tuple(FAMILIES)
-    per_source = max(1, per_family * len(every) // len(real_sources))
-    picked = np.concatenate([rng.permutation(np.flatnonzero((src == s) & (np.asarray(y) == 0)))[:per_source]
-                             for s in real_sources])
+    picked = equal_shares(rng, max(1, per_family * len(every) // len(real_sources)))
     rng.shuffle(picked)
     dealt = np.array_split(picked[: per_family * len(every)], len(every))
     out = {f: np.sort(part) for f, part in zip(every, dealt, strict=True) if f in families}
@@ -73,14 +85,12 @@ def pick_photos(y: np.ndarray, sources: list[str], families: tuple[str, ...], pe
     # changes which photos the decoders pair with, and their cached fakes stay valid.
     for f in (f for f in families if f not in every):
         own = np.random.default_rng([seed, 777, KNOWN_FAMILIES.index(f)])
-        per_source = max(1, -(-per_family // len(real_sources)))
-        idx = np.concatenate([own.permutation(np.flatnonzero((src == s) & (np.asarray(y) == 0)))[:per_source]
-                              for s in real_sources])
+        idx = equal_shares(own, max(1, -(-per_family // len(real_sources))))
         out[f] = np.sort(own.permutation(idx)[:per_family])
     return out
 
 
-def round_trip(family: str):
+def round_trip(family: str) -> FakeMaker:
     """The family's fake maker (``.uint8(images, batch)``): the GAN up-sampler or a decoder's round trip."""
     if family == esrgan.FAMILY:
         return esrgan.RoundTrip()
