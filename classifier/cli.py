@@ -322,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None, help="dataset root (default: $AIVR_DATA or ../shared/data/portraits)")
     s.add_argument("--out", default=None, help="output folder (default: models/)")
     s.add_argument("--arch", default=None,
-                   choices=["mobilenetv2", "efficientnet_lite0", "efficientnet_lite0_local", "small_cnn"])
+                   choices=["mobilenetv2", "efficientnet_lite0", "efficientnet_lite0_local",
+                            "efficientnet_lite0_local16", "small_cnn"])
     s.add_argument("--epochs", type=int, default=None)
     s.add_argument("--steps", type=int, default=None, help="steps per epoch")
     s.add_argument("--input-size", type=int, default=None)

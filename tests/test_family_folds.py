@@ -56,7 +56,8 @@ def test_fold_row_and_table_come_from_the_card():
     assert row["recipe"]["aligned_images"] == 11 and row["recipe"]["steps"] == 640
     table = fold_markdown({"targets": {"roc_auc": 0.95, "ai_called_real": 0.1, "real_called_real": 0.9,
                                        "real_called_ai": 0.03}, "runs": [row]})
-    assert "| fold_aligned | 11 (taesd, taesdxl, paired) | gan_boredhumans_basemax | 10 | 0.900 | 20.0 % |" in table
+    assert ("| fold_aligned | efficientnet_lite0 | 11 (taesd, taesdxl, paired) | gan_boredhumans_basemax | 10 | 0.900 "
+            "| 20.0 % |") in table
     assert "| fold_aligned | no_gan | 0.900 | 20.0 % | - | no |" in table
 
 

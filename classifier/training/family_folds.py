@@ -74,15 +74,15 @@ def fold_markdown(doc: dict | None) -> str:
     """The runs' held-out families and folds as tables (generated; docs/generalisation.md quotes them)."""
     if not doc or not doc.get("runs"):
         return "No family-fold run recorded yet (`python -m classifier folds DIR...`)."
-    lines = ["| run | aligned fakes | held-out family | n | ROC-AUC vs real test | called real | called AI |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| run | network | aligned fakes | held-out family | n | ROC-AUC vs real test | called real | called AI |",
+             "|---|---|---|---|---|---|---|---|"]
     for run in doc["runs"]:
         rec = run["recipe"]
         aligned = (f"{rec['aligned_images']} ({', '.join(rec['aligned_families'])}{_pairing(rec)}"
                    f"{_focus(rec)})") if rec["aligned_families"] else "none"
         for g in run["groups"]:
-            lines.append(f"| {run['run']} | {aligned} | {g['group']} | {g['n']} | {_num(g['roc_auc_vs_real_test'])} | "
-                         f"{_pct(g['called_real'])} | {_pct(g['called_ai'])} |")
+            lines.append(f"| {run['run']} | {rec['arch']} | {aligned} | {g['group']} | {g['n']} | "
+                         f"{_num(g['roc_auc_vs_real_test'])} | {_pct(g['called_real'])} | {_pct(g['called_ai'])} |")
     lines += ["", "| run | fold | worst ROC-AUC | most AI called real | real called real / AI | meets targets |",
               "|---|---|---|---|---|---|"]
     for run in doc["runs"]:

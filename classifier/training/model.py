@@ -25,15 +25,17 @@ BN_EPS = 1e-5  # torchvision's BatchNorm epsilon
 LITE_BN_EPS = 1e-3  # TensorFlow's, which EfficientNet-Lite was trained with
 LAST_CONV_LAYER = "head_relu"  # Grad-CAM target: last spatial feature map (both backbones)
 BACKBONES = ("mobilenetv2", "efficientnet_lite0")  # the ImageNet ports (backbone.py)
-ARCHES = (*BACKBONES, "efficientnet_lite0_local")
-# The local variant (issue 42): EfficientNet-Lite0 cut after the 40-channel stage (block5, stride 8,
-# a theoretical receptive field of 67 px of a 256 px face) with a 1x1 convolution as its own head, so the
-# one logit is the mean of per-patch logits. Chai et al. (ECCV 2020, "What makes fake images detectable?")
-# found such truncated classifiers generalise across generators better than whole-image ones: they cannot
-# see the face's global look (pose, hair style, background), which is what a source's images share and
-# what a network memorises, only local texture.
-LOCAL_LAST_BLOCK = 5
+# The local variants (issue 42): EfficientNet-Lite0 cut after a stage, with a 1x1 convolution as its own
+# head, so the one logit is the mean of per-patch logits. Chai et al. (ECCV 2020, "What makes fake images
+# detectable?") found such truncated classifiers generalise across generators better than whole-image ones:
+# they cannot see the face's global look (pose, hair style, background), which is what a source's images
+# share and what a network memorises, only local texture. The cut: after the 40-channel stage (block5,
+# stride 8, a theoretical receptive field of 67 px of a 256 px face) or the 80-channel one (block8,
+# stride 16, 147 px).
+LOCAL_CUTS = {"efficientnet_lite0_local": 5, "efficientnet_lite0_local16": 8}
+LOCAL_LAST_BLOCK = LOCAL_CUTS["efficientnet_lite0_local"]
 LOCAL_HEAD_WIDTH = 256
+ARCHES = (*BACKBONES, *LOCAL_CUTS)
 
 
 def _normalise(x):
@@ -90,8 +92,8 @@ def _features(inputs, arch: str, style_mixer: Callable | None = None):
     if arch.startswith("efficientnet_lite0"):
         if style_mixer is not None:
             raise ValueError("MixStyle is placed by MobileNetV2's block names; train it with --arch mobilenetv2")
-        if arch == "efficientnet_lite0_local":
-            return efficientnet_lite0_features(inputs, LOCAL_LAST_BLOCK, LOCAL_HEAD_WIDTH)
+        if arch in LOCAL_CUTS:
+            return efficientnet_lite0_features(inputs, LOCAL_CUTS[arch], LOCAL_HEAD_WIDTH)
         if arch != "efficientnet_lite0":
             raise ValueError(f"unknown backbone {arch!r}; one of {ARCHES}")
         return efficientnet_lite0_features(inputs)
