@@ -114,7 +114,8 @@ def test_a_flat_edge_is_a_flat_black_or_white_band_on_any_side():
 
 
 def test_family_fold_rows_and_group_photo_sentence_read_the_artefacts():
-    doc = {"runs": [{"run": "fold_aligned", "recipe": {"aligned_families": ["taesd", "taesdxl"]},
+    doc = {"runs": [{"run": "fold_aligned", "recipe": {"aligned_families": ["taesd", "taesdxl"],
+                                                         "arch": "efficientnet_lite0_local"},
                      "folds": {"no_gan": {"worst_roc_auc": 0.912, "most_ai_called_real": 0.31, "meets_targets": False},
                                "studio": {"least_real_called_real": 0.95, "most_real_called_ai": 0.0,
                                           "meets_targets": True}}}]}
@@ -122,6 +123,7 @@ def test_family_fold_rows_and_group_photo_sentence_read_the_artefacts():
     assert [r["Fold"] for r in rows] == ["no_gan", "studio"]
     assert rows[0]["Worst AUC vs real test"] == "0.912" and rows[0]["Most AI called real"] == "31%"
     assert rows[0]["Aligned fakes"] == "taesd, taesdxl" and rows[1]["Meets targets"] == "yes"
+    assert rows[0]["Network"] == "efficientnet_lite0_local"
     assert findings.family_fold_rows(None) == []
     ev = {"group_photos": {"n": 300, "called_ai": 0.0033, "called_real": 0.95}}
     assert "300 composites" in findings.group_photo_sentence(ev) and "0.3%" in findings.group_photo_sentence(ev)

@@ -266,6 +266,7 @@ def family_fold_rows(doc: dict | None) -> list[dict]:
             auc = _f(f.get("worst_roc_auc"))
             rows.append({
                 "Run": run.get("run", "?"),
+                "Network": dig(run, "recipe", "arch", default="?"),
                 "Aligned fakes": ", ".join(aligned) or "none",
                 "Fold": name,
                 "Worst AUC vs real test": "—" if auc is None else f"{auc:.3f}",
