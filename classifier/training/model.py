@@ -63,7 +63,7 @@ def efficientnet_lite0_features(inputs, last_block: int | None = None, head_widt
     1280-d map. Why a second backbone: wider 5x5 depthwise kernels and another ImageNet training give the
     candidates a different set of features to generalise from, at about 1.4x MobileNetV2's cost.
 
-    ``last_block``: stop after that block and put a fresh ``head_width`` 1x1 head there (``local_conv``: the
+    ``last_block``: stop after that block and return a fresh ``head_width`` 1x1 head's map instead (``local_conv``: the
     name differs from ImageNet's ``head_conv`` so its 1280-channel weights are not loaded into it)."""
     x = layers.Normalization(mean=[LITE0_MEAN] * 3, variance=[LITE0_STD**2] * 3, name="lite_norm")(inputs)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
@@ -89,13 +89,11 @@ def efficientnet_lite0_features(inputs, last_block: int | None = None, head_widt
 
 
 def _features(inputs, arch: str, style_mixer: Callable | None = None):
-    if arch.startswith("efficientnet_lite0"):
+    if arch == "efficientnet_lite0" or arch in LOCAL_CUTS:
         if style_mixer is not None:
             raise ValueError("MixStyle is placed by MobileNetV2's block names; train it with --arch mobilenetv2")
         if arch in LOCAL_CUTS:
             return efficientnet_lite0_features(inputs, LOCAL_CUTS[arch], LOCAL_HEAD_WIDTH)
-        if arch != "efficientnet_lite0":
-            raise ValueError(f"unknown backbone {arch!r}; one of {ARCHES}")
         return efficientnet_lite0_features(inputs)
     if arch != "mobilenetv2":
         raise ValueError(f"unknown backbone {arch!r}; one of {ARCHES}")
